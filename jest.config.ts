@@ -1,0 +1,21 @@
+/** @jest-config-loader-options {"transpileOnly": true} */
+import type { Config } from 'jest';
+
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/spec'],
+  testMatch: ['**/*.spec.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }] },
+  moduleNameMapper: {
+    '^threadkit$': '<rootDir>/lib/index.ts',
+    '^threadkit/(.*)$': '<rootDir>/lib/$1',
+  },
+  // Function targets travel by source text; babel/istanbul would rewrite their bodies.
+  coverageProvider: 'v8',
+  testTimeout: 30000,
+  // A test that leaks a worker or child must fail CI, not hang it: spec/helpers/leaks.ts
+  // checks after every file, and CI's outer `timeout` is the last line of defence.
+  setupFilesAfterEnv: ["<rootDir>/spec/helpers/setup.ts"],
+};
+
+export default config;

@@ -1,0 +1,81 @@
+/**
+ * Parking a thread on a 32-bit word of shared memory: the one place that calls `Atomics.wait` and
+ * `Atomics.waitAsync`. Every algorithm of `internal/shm` blocks through these two functions.
+ *
+ * Spin, then sleep. A futex round trip between two threads costs ≈ 27 µs on Node 20 (the kernel
+ * wakes the sleeper, which must then be scheduled), while a hand-off between two running threads
+ * that poll the word costs under 1 µs. So `parkSync` first polls the word a bounded number of times
+ * and only then sleeps in `Atomics.wait`. The spin is bounded so that a long wait costs almost no
+ * CPU, and it adapts: a word whose waits usually end during the spin gets a longer one, a word whose
+ * waits usually outlast it gets a shorter one (as glibc's adaptive mutexes do).
+ *
+ * Keeping the process alive. A pending `Atomics.waitAsync` does not keep Node's event loop alive: a
+ * program whose only pending work is `await lock.acquire()` would simply exit. Python's semantics
+ * (and the API contract) are that a pending wait keeps the program running like a pending timer, so
+ * `parkAsync` holds one ref'd interval handle for as long as any async park of this thread is pending.
+ *
+ * Both functions may return early (a notify meant for another waiter, a spurious wake-up): callers
+ * always re-check their condition in a loop and re-park with the time that is left.
+ */
+import { remaining, FOREVER } from './deadline';
+
+/** Why a park ended. */
+export type ParkResult = 'ok' | 'not-equal' | 'timed-out';
+
+const MIN_SPIN = 16;
+const MAX_SPIN = 4096;
+let spinBudget = 1024;
+
+/**
+ * Blocks the calling thread while `i32[index] === expected`, until notified or `deadline`
+ * (`performance.now()` time, or FOREVER) passes.
+ */
+export function parkSync(i32: Int32Array, index: number, expected: number, deadline: number): ParkResult {
+  for (let i = 0; i < spinBudget; i++) {
+    if (Atomics.load(i32, index) !== expected) {
+      if (spinBudget < MAX_SPIN) spinBudget <<= 1;
+      return 'not-equal';
+    }
+  }
+  if (spinBudget > MIN_SPIN) spinBudget >>= 1;
+  const left = remaining(deadline);
+  if (left === 0) return Atomics.load(i32, index) === expected ? 'timed-out' : 'not-equal';
+  return Atomics.wait(i32, index, expected, left === FOREVER ? undefined : left);
+}
+
+let pendingAsync = 0;
+let keepAlive: ReturnType<typeof setInterval> | undefined;
+
+function holdProcess(): void {
+  if (pendingAsync++ === 0) keepAlive = setInterval(noop, 0x7fffffff);
+}
+
+function releaseProcess(): void {
+  if (--pendingAsync === 0 && keepAlive !== undefined) {
+    clearInterval(keepAlive);
+    keepAlive = undefined;
+  }
+}
+
+function noop(): void {}
+
+/**
+ * Waits without blocking the event loop while `i32[index] === expected`, until notified or
+ * `deadline` passes. Keeps the process alive while pending.
+ */
+export async function parkAsync(i32: Int32Array, index: number, expected: number, deadline: number): Promise<ParkResult> {
+  const left = remaining(deadline);
+  const waited = Atomics.waitAsync(i32, index, expected, left === FOREVER ? undefined : left);
+  if (!waited.async) return waited.value;
+  holdProcess();
+  try {
+    return await waited.value;
+  } finally {
+    releaseProcess();
+  }
+}
+
+/** Wakes up to `count` threads parked on `i32[index]`; returns how many were woken. */
+export function unpark(i32: Int32Array, index: number, count = 1): number {
+  return Atomics.notify(i32, index, count);
+}

@@ -1,0 +1,13 @@
+/**
+ * `threadkit/multiprocessing` — Python's `multiprocessing` for Node.js child processes.
+ *
+ * - {@link Pool}: a pool of child processes with Python's `apply`/`map`/`imap` family and
+ *   {@link AsyncResult}s.
+ * - {@link cpuCount}: how many processors this machine offers.
+ *
+ * Process, the cross-process synchronization primitives, queues, pipes and shared ctypes are
+ * described in API.md and come in a later release.
+ */
+export { Pool, type PoolOptions } from './pool';
+export { AsyncResult } from './async-result';
+export { cpuCount } from './cpu-count';
