@@ -1,0 +1,225 @@
+/**
+ * The condition variable's waiter queue: FIFO slots in shared memory, guarded by an internal mutex.
+ *
+ * Layout (words):
+ *
+ *     LOCK        internal mutex (mutex.ts) guarding every field below
+ *     HEAD, TAIL  tickets (wrapping int32): the queued waiters hold tickets HEAD … TAIL-1
+ *     QUEUED      live waiters in slots (not counting cancelled slots)
+ *     OVF_WAITING, OVF_GRANTS   the overflow counter (see below)
+ *     SLOT[0 … capacity-1]      ticket t lives in SLOT[t & (capacity-1)]
+ *
+ * A slot holds `tagOf(t)` (odd: `t << 1 | 1`) while its waiter waits, FREE (0) once notified or
+ * recycled, CANCELLED (2) when its waiter timed out and left.
+ *
+ * wait: under LOCK take ticket t = TAIL++, write tagOf(t) into its slot, QUEUED++. Release LOCK,
+ * *then* release the user's lock (so a notify issued after the user's lock is free always finds
+ * this waiter queued), then sleep while the slot still holds tagOf(t). Only a notify changes a live
+ * slot, so "the slot no longer holds my tag" means "I was notified" — even if the slot was since
+ * recycled for a later ticket, whose tag differs.
+ *
+ * notify(n): under LOCK, pop tickets from HEAD: a live slot is set FREE, woken
+ * (`Atomics.notify(slot, 1)`: only its owner can be asleep on that address, since the slot cannot be
+ * reused before HEAD passes it) and counted, until n are woken; a CANCELLED slot is freed and not
+ * counted. So notify(n) wakes exactly min(n, waiting) waiters, the longest-waiting first.
+ *
+ * The race this settles (timeout vs notify): a waiter whose deadline passed takes LOCK and looks at
+ * its slot. Still its tag: nobody notified it, so it marks the slot CANCELLED, QUEUED--, and returns
+ * false — it leaves no trace a later notify could count. Not its tag: a notify picked it before it
+ * could leave; it returns true, and that notify counted it. Both happen under LOCK, so exactly one
+ * of the two stories is true. Cancelled slots at either end of the queue are reclaimed at once, so a
+ * loop of timed waits never fills the ring.
+ *
+ * Overflow: with more than `capacity` waiters at once, a newcomer is counted in OVF_WAITING instead
+ * and sleeps on OVF_GRANTS; notify(n) turns the part of n left after the slots into grants
+ * (OVF_WAITING -= k, OVF_GRANTS += k, wake k) and an overflow waiter takes one grant by CAS. A timed-out
+ * overflow waiter, under LOCK, takes a grant if one is left (it was notified) or else leaves
+ * OVF_WAITING. Counts stay exact (live overflow waiters = OVF_WAITING + unclaimed grants); only the
+ * order among overflow waiters is unspecified. While anyone is in overflow, newcomers go there too,
+ * so slot waiters are always older than overflow waiters.
+ *
+ * This is CPython's `threading.Condition` moved into shared memory: CPython gives each waiter a
+ * lock of its own in a deque, `notify(n)` pops and releases the first n, and a timed-out waiter
+ * removes itself (`_waiters.remove`). Here a waiter's lock is its slot word, the deque is the ring
+ * of slots, and the internal mutex stands in for the GIL-protected deque operations.
+ */
+import { park, type Steps } from './steps';
+import { remaining } from './deadline';
+import { unpark } from './park';
+import { mutexLockSync, mutexUnlock } from './mutex';
+
+/** Slot: internal mutex. */
+export const LOCK = 0;
+/** Slot: ticket of the oldest queued waiter. */
+export const HEAD = 1;
+/** Slot: next ticket to give out. */
+export const TAIL = 2;
+/** Slot: live waiters in slots. */
+export const QUEUED = 3;
+/** Slot: waiters in overflow not yet granted. */
+export const OVF_WAITING = 4;
+/** Slot: grants issued to overflow waiters and not yet claimed. */
+export const OVF_GRANTS = 5;
+/** First waiter slot. */
+const SLOTS = 6;
+
+/** A slot nobody waits on. */
+const FREE = 0;
+/** A slot whose waiter timed out and left. */
+const CANCELLED = 2;
+
+/** Default number of FIFO slots (a power of two). */
+export const DEFAULT_CAPACITY = 64;
+
+/** Words a condition queue with `capacity` slots needs. */
+export function conditionWords(capacity = DEFAULT_CAPACITY): number {
+  return SLOTS + capacity;
+}
+
+/** The slot capacity of a condition queue block of `words` words. */
+export function capacityOf(words: number): number {
+  return words - SLOTS;
+}
+
+/** A waiter's place: a slot ticket, or OVERFLOW. */
+export type Ticket = number | typeof OVERFLOW;
+/** The ticket of a waiter counted in the overflow counter. */
+export const OVERFLOW = null;
+
+function tagOf(ticket: number): number {
+  return ((ticket << 1) | 1) | 0;
+}
+
+function slotIndex(at: number, ticket: number, capacity: number): number {
+  return at + SLOTS + (ticket & (capacity - 1));
+}
+
+/**
+ * Queues the caller as a waiter (call while holding the user's lock, before releasing it).
+ * `capacity` must be a power of two.
+ */
+export function conditionEnqueue(i32: Int32Array, at: number, capacity: number): Ticket {
+  mutexLockSync(i32, at + LOCK);
+  try {
+    const head = Atomics.load(i32, at + HEAD);
+    const tail = Atomics.load(i32, at + TAIL);
+    if (((tail - head) | 0) >= capacity || Atomics.load(i32, at + OVF_WAITING) > 0) {
+      Atomics.add(i32, at + OVF_WAITING, 1);
+      return OVERFLOW;
+    }
+    Atomics.store(i32, slotIndex(at, tail, capacity), tagOf(tail));
+    Atomics.store(i32, at + TAIL, (tail + 1) | 0);
+    Atomics.add(i32, at + QUEUED, 1);
+    return tail;
+  } finally {
+    mutexUnlock(i32, at + LOCK);
+  }
+}
+
+/**
+ * Sleeps until notified or `deadline`; true when notified. Leaves no trace when it returns false.
+ * Call after releasing the user's lock; re-acquire it afterwards.
+ */
+export function* conditionSleep(i32: Int32Array, at: number, capacity: number, ticket: Ticket, deadline: number): Steps<boolean> {
+  return ticket === OVERFLOW ? yield* sleepInOverflow(i32, at, deadline) : yield* sleepInSlot(i32, at, capacity, ticket, deadline);
+}
+
+function* sleepInSlot(i32: Int32Array, at: number, capacity: number, ticket: number, deadline: number): Steps<boolean> {
+  const slot = slotIndex(at, ticket, capacity);
+  const tag = tagOf(ticket);
+  for (;;) {
+    if (Atomics.load(i32, slot) !== tag) return true;
+    if (remaining(deadline) === 0) break;
+    yield park(i32, slot, tag, deadline);
+  }
+  mutexLockSync(i32, at + LOCK);
+  try {
+    if (Atomics.load(i32, slot) !== tag) return true; // a notify picked us before we could leave
+    Atomics.store(i32, slot, CANCELLED);
+    Atomics.sub(i32, at + QUEUED, 1);
+    reclaimCancelledEnds(i32, at, capacity);
+    return false;
+  } finally {
+    mutexUnlock(i32, at + LOCK);
+  }
+}
+
+/** Frees cancelled slots at the head and the tail of the queue (under LOCK). */
+function reclaimCancelledEnds(i32: Int32Array, at: number, capacity: number): void {
+  let head = Atomics.load(i32, at + HEAD);
+  let tail = Atomics.load(i32, at + TAIL);
+  while (head !== tail && Atomics.load(i32, slotIndex(at, head, capacity)) === CANCELLED) {
+    Atomics.store(i32, slotIndex(at, head, capacity), FREE);
+    head = (head + 1) | 0;
+  }
+  while (head !== tail && Atomics.load(i32, slotIndex(at, (tail - 1) | 0, capacity)) === CANCELLED) {
+    tail = (tail - 1) | 0;
+    Atomics.store(i32, slotIndex(at, tail, capacity), FREE);
+  }
+  Atomics.store(i32, at + HEAD, head);
+  Atomics.store(i32, at + TAIL, tail);
+}
+
+function tryClaimGrant(i32: Int32Array, at: number): boolean {
+  let g = Atomics.load(i32, at + OVF_GRANTS);
+  while (g > 0) {
+    const seen = Atomics.compareExchange(i32, at + OVF_GRANTS, g, g - 1);
+    if (seen === g) return true;
+    g = seen;
+  }
+  return false;
+}
+
+function* sleepInOverflow(i32: Int32Array, at: number, deadline: number): Steps<boolean> {
+  for (;;) {
+    if (tryClaimGrant(i32, at)) return true;
+    if (remaining(deadline) === 0) break;
+    yield park(i32, at + OVF_GRANTS, 0, deadline);
+  }
+  mutexLockSync(i32, at + LOCK);
+  try {
+    if (tryClaimGrant(i32, at)) return true;
+    Atomics.sub(i32, at + OVF_WAITING, 1);
+    return false;
+  } finally {
+    mutexUnlock(i32, at + LOCK);
+  }
+}
+
+/** Wakes min(n, waiting) waiters, longest-waiting first; returns how many. `n` may be Infinity. */
+export function conditionNotify(i32: Int32Array, at: number, capacity: number, n: number): number {
+  if (n <= 0) return 0;
+  mutexLockSync(i32, at + LOCK);
+  try {
+    let woken = 0;
+    let head = Atomics.load(i32, at + HEAD);
+    const tail = Atomics.load(i32, at + TAIL);
+    while (woken < n && head !== tail) {
+      const slot = slotIndex(at, head, capacity);
+      const state = Atomics.exchange(i32, slot, FREE);
+      head = (head + 1) | 0;
+      if (state !== CANCELLED) {
+        woken++;
+        unpark(i32, slot, 1);
+      }
+    }
+    Atomics.store(i32, at + HEAD, head);
+    Atomics.sub(i32, at + QUEUED, woken);
+    const overflow = Atomics.load(i32, at + OVF_WAITING);
+    const grants = Math.min(n - woken, overflow);
+    if (grants > 0) {
+      Atomics.sub(i32, at + OVF_WAITING, grants);
+      Atomics.add(i32, at + OVF_GRANTS, grants);
+      unpark(i32, at + OVF_GRANTS, grants);
+      woken += grants;
+    }
+    return woken;
+  } finally {
+    mutexUnlock(i32, at + LOCK);
+  }
+}
+
+/** Waiters now queued (slots and overflow, not counting granted ones). */
+export function conditionWaiting(i32: Int32Array, at: number): number {
+  return Atomics.load(i32, at + QUEUED) + Atomics.load(i32, at + OVF_WAITING);
+}

@@ -1,0 +1,75 @@
+// Runs inside the worker of a threadkit Thread; imports only internal/.
+/**
+ * The thread entry: a worker that runs one Thread's target at a time, for as many Threads as reuse
+ * it. Protocol and state words: thread-protocol.ts.
+ *
+ * For each run: set `currentThread()`, mark RUNNING, (Timer: wait for the interval unless
+ * cancelled), invoke the target, post the outcome, then mark STOPPED and wake joiners — in that order,
+ * so that a joiner woken by STOPPED finds the outcome already queued on its port.
+ */
+import { workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { invoke, decodeValue, encodeError, type EncodedOutcome } from '../transport';
+import { parkSync } from '../shm/park';
+import { adoptThreadNameCounter, setCurrentThread } from './context';
+import { installDirectStdio } from './direct-stdio';
+import {
+  CANCEL, CANCELLED, LIFE, NOT_CANCELLED, RUNNING, STOPPED,
+  type DoneMessage, type RunMessage, type ThreadWorkerData,
+} from './thread-protocol';
+
+const { port, nameCounter } = workerData as ThreadWorkerData;
+adoptThreadNameCounter(nameCounter);
+installDirectStdio();
+
+/** State words of the run in progress, for the exit handler. */
+let running: Int32Array | undefined;
+
+function markStopped(state: Int32Array): void {
+  Atomics.store(state, LIFE, STOPPED);
+  Atomics.notify(state, LIFE);
+}
+
+// A target that calls process.exit() ends this worker: its joiners must still wake, even when the
+// creating thread is blocked in joinSync and cannot see the Worker's 'exit' event.
+process.on('exit', () => {
+  if (running !== undefined) markStopped(running);
+});
+
+/** A Timer's wait: true when the interval passed, false when cancelled first. */
+function waitForTimer(state: Int32Array, fireAt: number): boolean {
+  const deadline = fireAt - performance.timeOrigin;
+  while (Atomics.load(state, CANCEL) === NOT_CANCELLED) {
+    if (parkSync(state, CANCEL, NOT_CANCELLED, deadline) === 'timed-out') return Atomics.load(state, CANCEL) !== CANCELLED;
+  }
+  return false;
+}
+
+async function run(msg: RunMessage): Promise<void> {
+  const state = new Int32Array(msg.state);
+  running = state;
+  setCurrentThread(msg.name, msg.daemon);
+  Atomics.store(state, LIFE, RUNNING);
+  let outcome: EncodedOutcome = { ok: true, value: undefined };
+  if (msg.fireAt === undefined || waitForTimer(state, msg.fireAt)) {
+    try {
+      outcome = await invoke(msg.target, msg.args, decodeValue(msg.thisArg));
+    } catch (error) {
+      outcome = { ok: false, error: encodeError(error) };
+    }
+  }
+  const done: DoneMessage = outcome.ok
+    ? { type: 'done', ok: true, value: msg.wantResult ? outcome.value : undefined }
+    : { type: 'done', ok: false, error: outcome.error };
+  try {
+    port.postMessage(done);
+  } catch (error) {
+    // The value could not be cloned (DataCloneError): say so instead of leaving the joiner without an outcome.
+    const reason = new TypeError(`the value returned by the target cannot be sent to another thread: ${(error as Error).message}`);
+    port.postMessage({ type: 'done', ok: false, error: encodeError(reason) } satisfies DoneMessage);
+  }
+  running = undefined;
+  markStopped(state);
+}
+
+port.on('message', (msg: RunMessage) => void run(msg));
