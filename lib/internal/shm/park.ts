@@ -6,8 +6,9 @@
  * wakes the sleeper, which must then be scheduled), while a hand-off between two running threads
  * that poll the word costs under 1 µs. So `parkSync` first polls the word a bounded number of times
  * and only then sleeps in `Atomics.wait`. The spin is bounded so that a long wait costs almost no
- * CPU, and it adapts: a word whose waits usually end during the spin gets a longer one, a word whose
- * waits usually outlast it gets a shorter one (as glibc's adaptive mutexes do).
+ * CPU, and it adapts per thread: when this thread's waits usually end during the spin it spins longer,
+ * when they usually outlast it, shorter (in the spirit of glibc's adaptive mutexes, which adapt per
+ * mutex; one budget per thread keeps the hot path free of any lookup).
  *
  * Keeping the process alive. A pending `Atomics.waitAsync` does not keep Node's event loop alive: a
  * program whose only pending work is `await lock.acquire()` would simply exit. Python's semantics
