@@ -12,7 +12,7 @@ import { allocate, memoryRef, reviveMemory, type MemoryRef } from '../internal/s
 import { runAsync, runSync } from '../internal/shm/steps';
 import { kShare, registerShareable, type Handle } from '../internal/transport/shareable';
 import { encodeTarget, type EncodedTarget } from '../internal/transport';
-import { fromModule, type Target } from '../target';
+import type { Target } from '../target';
 
 const TAG = 'threading.Barrier';
 /** Offset of the barrier state (internal/shm/barrier-state.ts) in the block. */
@@ -39,22 +39,13 @@ interface StartedThread {
 }
 
 /** Starts the action in its own thread (thread.ts is loaded on first use: it imports much more than a Barrier needs). */
-function startAction(action: Target): StartedThread {
-  const { startTargetThread } = require('./thread') as { startTargetThread(target: Target, args: unknown[]): StartedThread };
+function startAction(action: EncodedTarget): StartedThread {
+  const { startTargetThread } = require('./thread') as { startTargetThread(target: EncodedTarget, args: unknown[]): StartedThread };
   return startTargetThread(action, []);
 }
 
 function toActionOutcome(outcome: Outcome): ActionOutcome {
   return outcome.ok ? { ok: true } : { ok: false, error: outcome.error };
-}
-
-/**
- * A target again from its encoded form, on a thread that revived the Barrier: a module reference,
- * or a function compiled from the same source (it is never called here; only its source is sent on).
- */
-function targetOf(encoded: EncodedTarget): Target {
-  if (encoded.kind === 'module') return fromModule(encoded.href, encoded.exportName);
-  return (0, eval)(encoded.source) as Target;
 }
 
 let reviving: { i32: Int32Array; action: EncodedTarget | null; timeout: number | undefined } | undefined;
@@ -81,10 +72,8 @@ let reviving: { i32: Int32Array; action: EncodedTarget | null; timeout: number |
 export class Barrier {
   /** The barrier block: LOCK, STATE, COUNT, CHANGES, PARTIES. */
   readonly #i32: Int32Array;
-  /** The action as it travels to other threads (in the handle). */
+  /** The action, encoded once: it travels in the handle and is started as it is by the last arrival. */
   readonly #encodedAction: EncodedTarget | null;
-  /** The action as given (or rebuilt after revival), started by the last arrival. */
-  #action: Target | null = null;
   readonly #timeout: number | undefined;
 
   /**
@@ -100,25 +89,16 @@ export class Barrier {
     if (typeof parties !== 'number' || !Number.isInteger(parties)) {
       throw new TypeError(`Expected \`parties\` to be an integer, got ${describe(parties)}`);
     }
-    if (parties < 1 || parties > 0x7fffffff) throw new RangeError(`Expected \`parties\` to be at least 1, got ${parties}`);
+    if (parties < 1 || parties > 0x7fffffff) throw new RangeError(`Expected \`parties\` to be an integer from 1 to ${0x7fffffff}, got ${parties}`);
     if (typeof options !== 'object' || options === null) throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}`);
     this.#timeout = checkTimeout(options.timeout, 'options.timeout');
-    if (options.action !== undefined) {
-      this.#encodedAction = encodeTarget(options.action, 'options.action');
-      this.#action = options.action;
-    } else {
-      this.#encodedAction = null;
-    }
+    this.#encodedAction = options.action === undefined ? null : encodeTarget(options.action, 'options.action');
     this.#i32 = allocate(BARRIER_WORDS);
     barrierInit(this.#i32, BARRIER, parties);
   }
 
   #deadline(timeout: number | undefined): number {
     return deadlineFor(timeout === undefined ? this.#timeout : timeout);
-  }
-
-  #actionTarget(): Target {
-    return (this.#action ??= targetOf(this.#encodedAction!));
   }
 
   #finish(outcome: BarrierOutcome): number {
@@ -138,7 +118,7 @@ export class Barrier {
     const steps = barrierWait(this.#i32, BARRIER, this.#deadline(timeout), this.#encodedAction !== null);
     return this.#finish(await runAsync(steps, async () => {
       try {
-        return toActionOutcome(await startAction(this.#actionTarget()).join());
+        return toActionOutcome(await startAction(this.#encodedAction!).join());
       } catch (error) {
         return { ok: false, error };
       }
@@ -150,7 +130,7 @@ export class Barrier {
     const steps = barrierWait(this.#i32, BARRIER, this.#deadline(timeout), this.#encodedAction !== null);
     return this.#finish(runSync(steps, () => {
       try {
-        return toActionOutcome(startAction(this.#actionTarget()).joinSync());
+        return toActionOutcome(startAction(this.#encodedAction!).joinSync());
       } catch (error) {
         return { ok: false, error };
       }
@@ -195,7 +175,11 @@ export class Barrier {
 /** Rebuilds a Barrier over the memory (and with the action) of a handle's data. */
 function revive(data: BarrierData): Barrier {
   const action = data?.action;
-  if (action !== null && (typeof action !== 'object' || (action.kind !== 'source' && action.kind !== 'module'))) {
+  // The action is sent on to a new thread as it is, so check its shape here, once.
+  const validAction = action === null || (typeof action === 'object' && (
+    (action.kind === 'source' && typeof action.source === 'string' && typeof action.name === 'string') ||
+    (action.kind === 'module' && typeof action.href === 'string' && typeof action.exportName === 'string')));
+  if (!validAction) {
     throw new TypeError(`Invalid handle: ${TAG}`);
   }
   reviving = { i32: reviveMemory(data, BARRIER_WORDS, TAG), action, timeout: checkTimeout(data.timeout) };

@@ -30,9 +30,12 @@ function isConditionLock(value: unknown): value is ConditionLock {
   return typeof value === 'object' && value !== null && typeof (value as Partial<ConditionLock>)[kIsOwned] === 'function';
 }
 
+/** A notify count: a whole number ≥ 0, or Infinity (every waiter). 1.5 would otherwise wake 2. */
 function checkCount(n: unknown): number {
-  if (typeof n !== 'number') throw new TypeError(`Expected \`n\` to be a number, got ${describe(n)}`);
-  if (Number.isNaN(n) || n < 0) throw new RangeError(`Expected \`n\` to be a non-negative number, got ${n}`);
+  if (typeof n === 'number' && (n < 0 || Number.isNaN(n))) throw new RangeError(`Expected \`n\` to be a non-negative number of waiters, got ${n}`);
+  if (typeof n !== 'number' || !(Number.isInteger(n) || n === Infinity)) {
+    throw new TypeError(`Expected \`n\` to be a whole number of waiters, got ${describe(n)}`);
+  }
   return n;
 }
 
@@ -187,7 +190,8 @@ export class Condition {
   /**
    * Wakes `min(n, waiting)` waiters, the longest-waiting first. Call it holding the lock.
    * @param n how many to wake. @default 1
-   * @throws RuntimeError when the lock is not held; RangeError when `n` is negative or NaN.
+   * @throws RuntimeError when the lock is not held; TypeError when `n` is not a whole number (or
+   *   Infinity); RangeError when it is negative or NaN.
    */
   notify(n = 1): void {
     checkCount(n);

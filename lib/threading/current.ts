@@ -5,6 +5,7 @@
 import { inspect } from 'node:util';
 import { getCurrentThread, MAIN_THREAD, type ThreadInfo } from '../internal/worker/context';
 import { isError } from '../internal/transport';
+import { describe } from '../internal/shm/deadline';
 
 export type { ThreadInfo };
 
@@ -81,7 +82,7 @@ let excepthook: Excepthook = defaultExcepthook;
  */
 export function setExcepthook(hook: Excepthook | null): void {
   if (hook !== null && typeof hook !== 'function') {
-    throw new TypeError(`Expected \`hook\` to be a function or null, got ${typeof hook}`);
+    throw new TypeError(`Expected \`hook\` to be a function or null, got ${describe(hook)}`);
   }
   excepthook = hook ?? defaultExcepthook;
 }

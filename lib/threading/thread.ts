@@ -34,7 +34,7 @@ import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from '
 import { inspect } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { RuntimeError } from '../errors';
-import type { Target } from '../target';
+import { isModuleTarget, type Target } from '../target';
 import { checkTimeout, deadlineFor, describe, FOREVER } from '../internal/shm/deadline';
 import { parkAsync, parkSync } from '../internal/shm/park';
 import {
@@ -177,6 +177,8 @@ class PooledWorker {
   }
 
   #onExit(code: number): void {
+    // Only the run's own state words are repaired here: a Condition slot or a Lock that the dead
+    // worker held stays as it was (see internal/shm/condition-queue.ts, "A waiter that dies").
     this.#exited = true;
     clearTimeout(this.#idleTimer);
     const at = idle.indexOf(this);
@@ -301,7 +303,7 @@ export interface ThreadOptions {
   target?: Target;
   /** Arguments of the target: cloneable values and threadkit shared objects. @default [] */
   args?: unknown[];
-  /** @default 'Thread-N' */
+  /** The thread's name; an empty string takes the default too, as in Python. @default 'Thread-N' */
   name?: string;
   /** A daemon thread never keeps the process alive. @default the creating thread's daemon flag */
   daemon?: boolean;
@@ -362,7 +364,8 @@ export class Thread {
     this.#encodedArgs = encodeArgs(args);
     this.#target = target;
     this.#args = args;
-    this.#name = name ?? nextThreadName();
+    // Python: `name = str(name) if name else _newname()` — an empty name takes the default too.
+    this.#name = name === undefined || name === '' ? nextThreadName() : name;
     this.#daemon = daemon ?? getCurrentThread().daemon;
     this.#run = new ThreadRun((end) => this.#onEnd(end), (crash) => reportThreadException(inThisRealm(crash), this));
   }
@@ -502,13 +505,22 @@ export class Thread {
 /** How a target run by {@link startTargetThread} ended; `error` is rebuilt in this realm. */
 export type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
+/** A target as given by a user, or one already encoded (a Barrier's action travels encoded in its handle). */
+function toEncodedTarget(target: Target | EncodedTarget): EncodedTarget {
+  if (typeof target === 'function' || isModuleTarget(target)) return encodeTarget(target, 'target');
+  const encoded = target as Partial<EncodedTarget> | null;
+  if (typeof encoded === 'object' && encoded !== null && (encoded.kind === 'source' || encoded.kind === 'module')) return target as EncodedTarget;
+  return encodeTarget(target, 'target'); // the TypeError naming `target`
+}
+
 /**
  * Runs a target in a (warm) thread and reports its outcome instead of sending errors to the
- * excepthook — for internal users such as Barrier's action.
+ * excepthook — for internal users such as Barrier's action, which passes its action already
+ * encoded (so a thread that revived a Barrier never has to rebuild the function from its source).
  * @throws TypeError when the target or an argument cannot be sent
  */
-export function startTargetThread(target: Target, args: unknown[]): { join(): Promise<Outcome>; joinSync(): Outcome } {
-  const encodedTarget = encodeTarget(target, 'target');
+export function startTargetThread(target: Target | EncodedTarget, args: unknown[]): { join(): Promise<Outcome>; joinSync(): Outcome } {
+  const encodedTarget = toEncodedTarget(target);
   const encodedArgs = encodeArgs(args);
   const name = nextThreadName();
   let outcome: Outcome | undefined;

@@ -8,7 +8,7 @@ import { Lock, Thread, setExcepthook } from 'threadkit/threading';
 import { RuntimeError, fromModule } from 'threadkit';
 import { kTerminate, shutdownIdleThreads, startTargetThread } from 'threadkit/threading/thread';
 import { liveResources } from '../../lib/internal/tracking';
-import { workerEntry } from '../../lib/internal/transport';
+import { encodeTarget, workerEntry } from '../../lib/internal/transport';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures');
 /** Every wait in a target gives up after this long, so a broken test fails instead of hanging. */
@@ -518,6 +518,15 @@ describe('startTargetThread (internal, for Barrier actions)', () => {
     const unsendable = await startTargetThread(() => () => 1, []).join();
     expect(!unsendable.ok && (unsendable.error as Error).message).toMatch(/cannot be sent to another thread/);
     expect(errors.calls).toEqual([]);
+  });
+
+  test('takes an already-encoded target as it is, and anything else that is not a target is a TypeError naming it', async () => {
+    const encoded = encodeTarget((a: number, b: number) => a * b);
+    expect(await startTargetThread(encoded, [6, 7]).join()).toEqual({ ok: true, value: 42 });
+    const moduleRef = encodeTarget(fromModule(path.join(FIXTURES, 'transport-add.ts'), 'add'));
+    expect(startTargetThread(moduleRef, [2, 3]).joinSync()).toEqual({ ok: true, value: 5 });
+    expect(() => startTargetThread({ kind: 'other' } as never, [])).toThrow('Expected `target` to be a function or a fromModule() reference, got object');
+    expect(liveResources().filter((r) => !r.idle)).toEqual([]);
   });
 });
 

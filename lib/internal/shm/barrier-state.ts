@@ -20,8 +20,11 @@
  *   a thread; `abort()` must still work meanwhile). Then, if still ACTION, DRAINING; if the action
  *   threw, BROKEN (that waiter gets the action's error, the others BrokenBarrierError); if an
  *   `abort()` or `reset()` came meanwhile, it gets BrokenBarrierError like everyone else.
- * - The others sleep on CHANGES while FILLING/ACTION. A waiter whose timeout passes breaks the
- *   barrier (CPython's rule: a timeout breaks it for all). Seeing BROKEN or RESETTING, it throws.
+ * - The others sleep on CHANGES while FILLING/ACTION. A waiter whose timeout passes while FILLING
+ *   breaks the barrier (CPython's rule: a timeout breaks it for all); one whose timeout passes during
+ *   ACTION waits for the action's outcome (every party arrived: in CPython it would be blocked on the
+ *   barrier's lock, held by the action's runner, until the round is released). Seeing BROKEN or
+ *   RESETTING, it throws.
  * - Every waiter leaves through the same exit: COUNT--, and the last to leave a DRAINING or
  *   RESETTING barrier makes it FILLING again for the next round.
  */
@@ -151,6 +154,16 @@ function* awaitRound(i32: Int32Array, at: number, deadline: number): Steps<Barri
     if (state === DRAINING) return undefined;
     if (state === BROKEN || state === RESETTING) return { broken: true };
     if (remaining(deadline) === 0) {
+      // The round is complete and its action is running: CPython runs the action holding the
+      // barrier's lock, so a waiter whose timeout passes meanwhile only gets the lock back once the
+      // round is released, and then passes. Same here: a timeout that passes during ACTION waits for
+      // its outcome instead of breaking a round in which every party arrived. (It must not re-park
+      // with its spent deadline either: that returns at once, a busy loop that would starve an
+      // async waiter's event loop.)
+      if (state === ACTION) {
+        yield* sleepUnlocked(i32, at, FOREVER);
+        continue;
+      }
       setState(i32, at, BROKEN);
       return { broken: true };
     }

@@ -38,6 +38,18 @@
  * order among overflow waiters is unspecified. While anyone is in overflow, newcomers go there too,
  * so slot waiters are always older than overflow waiters.
  *
+ * A waiter that dies (decided, not an oversight). A worker terminated while it waits — only internal
+ * code and executors' teardown terminate workers; a Thread's target cannot be killed through the
+ * public API — leaves its slot holding its tag, so a later notify counts it and that wake-up is lost
+ * for the live waiters behind it. Nobody can clean up after it: `worker.terminate()` runs no
+ * JavaScript in the dying worker (not even `process.on('exit')`), and the Worker's `'exit'` listener on
+ * the creating thread knows the run's state words, not which condition blocks the target was waiting
+ * in. Making that knowable would cost every wait a write to a per-thread record plus a liveness check
+ * of every slot's owner in every notify, for a case that also leaves any Lock the worker held locked
+ * for ever (DESIGN.md, "a worker that dies holding a lock leaves it locked") — the program is
+ * already broken there. So it stays as it is: after killing a worker that may wait on a condition,
+ * use notifyAll() or timed waits.
+ *
  * This is CPython's `threading.Condition` moved into shared memory: CPython gives each waiter a
  * lock of its own in a deque, `notify(n)` pops and releases the first n, and a timed-out waiter
  * removes itself (`_waiters.remove`). Here a waiter's lock is its slot word, the deque is the ring

@@ -5,6 +5,7 @@ import {
 } from '../../../lib/internal/shm/barrier-state';
 import { allocate } from '../../../lib/internal/shm/memory';
 import { FOREVER } from '../../../lib/internal/shm/deadline';
+import { sleepSync } from '../../../lib/threading/sleep';
 
 function barrier(parties: number): Int32Array {
   const i32 = allocate(BARRIER_WORDS);
@@ -23,6 +24,21 @@ describe('the barrier state machine', () => {
     expect(barrierWaiting(i32, 0)).toBe(2);
     expect(last.next({ ok: true })).toEqual({ done: true, value: { index: 1 } });
     expect(i32[STATE]).toBe(DRAINING);
+    expect(first.next('ok')).toEqual({ done: true, value: { index: 0 } });
+    expect(i32[STATE]).toBe(FILLING);
+  });
+
+  test('a party whose deadline passes while the action runs waits for its outcome (with no deadline) and passes', () => {
+    const i32 = barrier(2);
+    const first = barrierWait(i32, 0, performance.now() + 1, true);
+    expect(first.next().value).toMatchObject({ park: true });
+    const last = barrierWait(i32, 0, FOREVER, true);
+    expect(last.next().value).toEqual({ runAction: true });
+    sleepSync(5); // the first party's deadline passes while the action runs
+    // Woken with its time spent, the first party re-parks without a deadline instead of breaking the round.
+    expect(first.next('timed-out').value).toMatchObject({ park: true, deadline: FOREVER });
+    expect(i32[STATE]).toBe(ACTION);
+    expect(last.next({ ok: true })).toEqual({ done: true, value: { index: 1 } });
     expect(first.next('ok')).toEqual({ done: true, value: { index: 0 } });
     expect(i32[STATE]).toBe(FILLING);
   });

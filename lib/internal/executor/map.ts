@@ -1,0 +1,246 @@
+/**
+ * `Executor.map`'s iterator: submits chunks of the input as the consumer advances, and yields the
+ * results in input order.
+ *
+ * Python's `Executor.map` submits the whole input at once, which cannot work for an endless or
+ * huge iterable. Here the input is read lazily with a bounded read-ahead: at most `window` futures
+ * are in flight ahead of the consumer, refilled each time one is consumed, so an endless generator
+ * works and memory stays bounded. Reading starts at the call (as Python's eager submit does), and
+ * the timeout counts from the call.
+ *
+ * Closing: when the consumer leaves the loop (break → `return()`), when a task fails, or when the
+ * timeout passes, the futures still in flight are cancelled (those not started are dropped) and the
+ * source iterator is closed (`return()`), as Python's result iterator cancels its remaining futures.
+ *
+ * An error thrown by the source iterator, or by submitting an item (an argument that cannot be sent,
+ * an executor shut down meanwhile), is thrown by this iterator at that item's position, after the
+ * results before it.
+ */
+import { TimeoutError } from '../../errors';
+import { Future } from '../../futures/future';
+import { deadlineFor, describe, remaining } from '../shm/deadline';
+
+/** Items read ahead of the consumer (at least two chunks per worker). */
+const READ_AHEAD_ITEMS = 1024;
+
+export interface MapConfig<T> {
+  readonly iterable: Iterable<T> | AsyncIterable<T>;
+  readonly timeout: number | undefined;
+  readonly chunksize: number;
+  readonly maxWorkers: number;
+  /** Submits one chunk (a single item when chunksize is 1); may throw. */
+  readonly submitChunk: (values: T[]) => Future<any>;
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+export class MapIterator<T, R> implements AsyncIterableIterator<R> {
+  readonly #source: Iterator<T> | AsyncIterator<T>;
+  readonly #isAsync: boolean;
+  readonly #timeout: number | undefined;
+  readonly #deadline: number;
+  readonly #chunksize: number;
+  /** Maximum number of in-flight futures. */
+  readonly #window: number;
+  readonly #submitChunk: (values: T[]) => Future<any>;
+  /** Futures submitted and not yet consumed, in input order. */
+  readonly #inflight: Future<any>[] = [];
+  /** Values of the chunk being yielded, and the index of the next one. */
+  #buffer: R[] = [];
+  #bufferIndex = 0;
+  /** Nothing more is read: the source ended or threw, or a submit failed. */
+  #sourceDone = false;
+  /** The source itself ended or threw (it needs no `return()`). */
+  #sourceEnded = false;
+  #sourceError: { error: unknown } | undefined;
+  #closed = false;
+  /** The pump in progress over an async source. */
+  #pumping: Promise<void> | undefined;
+  /** Wakes a `next()` waiting for the pump to submit something. */
+  #signal: (() => void) | undefined;
+  /** Serializes next()/return() calls made without awaiting the previous one. */
+  #chain: Promise<unknown> = Promise.resolve();
+
+  constructor(config: MapConfig<T>) {
+    const { iterable } = config;
+    if (iterable !== null && typeof iterable === 'object' || typeof iterable === 'string') {
+      const asyncIt = (iterable as AsyncIterable<T>)[Symbol.asyncIterator];
+      const syncIt = (iterable as Iterable<T>)[Symbol.iterator];
+      if (typeof asyncIt === 'function') {
+        this.#source = asyncIt.call(iterable);
+        this.#isAsync = true;
+      } else if (typeof syncIt === 'function') {
+        this.#source = syncIt.call(iterable);
+        this.#isAsync = false;
+      } else {
+        throw new TypeError(`Expected \`iterable\` to be an iterable or async iterable, got ${describe(iterable)}`);
+      }
+    } else {
+      throw new TypeError(`Expected \`iterable\` to be an iterable or async iterable, got ${describe(iterable)}`);
+    }
+    this.#timeout = config.timeout;
+    this.#deadline = deadlineFor(config.timeout);
+    this.#chunksize = config.chunksize;
+    this.#window = Math.max(2 * config.maxWorkers, Math.ceil(READ_AHEAD_ITEMS / config.chunksize));
+    this.#submitChunk = config.submitChunk;
+    void this.#pump();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<R>> {
+    const result = this.#chain.then(() => this.#next());
+    this.#chain = result.catch(noop);
+    return result;
+  }
+
+  return(): Promise<IteratorResult<R>> {
+    const result = this.#chain.then(async () => {
+      await this.#close();
+      return DONE;
+    });
+    this.#chain = result.catch(noop);
+    return result;
+  }
+
+  async #next(): Promise<IteratorResult<R>> {
+    if (this.#closed) return DONE;
+    if (this.#bufferIndex < this.#buffer.length) return { value: this.#buffer[this.#bufferIndex++], done: false };
+    while (this.#inflight.length === 0) {
+      if (this.#sourceError !== undefined) {
+        const { error } = this.#sourceError;
+        await this.#close();
+        throw error;
+      }
+      if (this.#sourceDone) {
+        this.#closed = true;
+        return DONE;
+      }
+      const signalled = new Promise<void>((resolve) => (this.#signal = resolve));
+      void this.#pump();
+      if (this.#inflight.length === 0 && !this.#sourceDone) await signalled;
+    }
+    const future = this.#inflight.shift()!;
+    // Refill in bursts (below half the window, up to all of it): items submitted together are
+    // dispatched together, in batches, instead of one by one as each result is consumed.
+    if (this.#inflight.length <= this.#window >> 1) void this.#pump();
+    let value: unknown;
+    try {
+      value = await future.result(remaining(this.#deadline));
+    } catch (error) {
+      // Our timeout, not a TimeoutError the task itself threw (its future would be done).
+      const timedOut = error instanceof TimeoutError && !future.done();
+      await this.#close();
+      if (timedOut) throw new TimeoutError(`map results were not ready within ${this.#timeout} ms`);
+      throw error;
+    }
+    if (this.#chunksize === 1) return { value: value as R, done: false };
+    this.#buffer = value as R[];
+    this.#bufferIndex = 1;
+    return { value: this.#buffer[0], done: false };
+  }
+
+  /** Reads and submits items until the window is full or the source ends. Never rejects. */
+  #pump(): Promise<void> {
+    if (!this.#isAsync) {
+      this.#pumpSync();
+      return Promise.resolve();
+    }
+    return (this.#pumping ??= this.#pumpAsync().finally(() => (this.#pumping = undefined)));
+  }
+
+  #pumpSync(): void {
+    const source = this.#source as Iterator<T>;
+    while (this.#wantsMore()) {
+      const values: T[] = [];
+      try {
+        while (values.length < this.#chunksize) {
+          const step = source.next();
+          if (step.done) {
+            this.#sourceDone = this.#sourceEnded = true;
+            break;
+          }
+          values.push(step.value);
+        }
+      } catch (error) {
+        this.#endSource(error);
+      }
+      this.#submit(values);
+    }
+    this.#wake();
+  }
+
+  async #pumpAsync(): Promise<void> {
+    const source = this.#source as AsyncIterator<T>;
+    while (this.#wantsMore()) {
+      const values: T[] = [];
+      try {
+        while (values.length < this.#chunksize && !this.#closed) {
+          const step = await source.next();
+          if (step.done) {
+            this.#sourceDone = this.#sourceEnded = true;
+            break;
+          }
+          values.push(step.value);
+        }
+      } catch (error) {
+        this.#endSource(error);
+      }
+      if (this.#closed) break;
+      this.#submit(values);
+      this.#wake();
+    }
+    this.#wake();
+  }
+
+  #wantsMore(): boolean {
+    return !this.#closed && !this.#sourceDone && this.#inflight.length < this.#window;
+  }
+
+  #endSource(error: unknown): void {
+    this.#sourceDone = this.#sourceEnded = true;
+    this.#sourceError = { error };
+  }
+
+  #submit(values: T[]): void {
+    if (values.length === 0) return;
+    try {
+      this.#inflight.push(this.#submitChunk(values));
+    } catch (error) {
+      // Thrown at this position, after the results before it; nothing after it is read.
+      const failed = new Future<any>();
+      failed.setException(error);
+      this.#inflight.push(failed);
+      this.#sourceDone = true;
+    }
+  }
+
+  #wake(): void {
+    const signal = this.#signal;
+    this.#signal = undefined;
+    signal?.();
+  }
+
+  async #close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const future of this.#inflight) future.cancel();
+    this.#inflight.length = 0;
+    this.#buffer = [];
+    this.#wake();
+    if (this.#sourceEnded) return;
+    try {
+      const closing = this.#source.return?.();
+      // An async source with a read in progress closes after that read (an async generator queues
+      // return() behind its pending next()); waiting for it could hang on a stuck source.
+      if (closing !== undefined && this.#pumping === undefined) await closing;
+      else Promise.resolve(closing).catch(noop);
+    } catch {
+      // An error from closing the source is not the consumer's concern at this point.
+    }
+  }
+}
+
+function noop(): void {}

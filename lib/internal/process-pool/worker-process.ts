@@ -1,0 +1,233 @@
+/**
+ * One child process of a process pool, seen from the parent: forks it, speaks the protocol of
+ * `protocol.ts`, keeps the ordered list of tasks it was sent and has not reported, and reports its
+ * death exactly once. The scheduling decisions (what to send, what a death means for each task)
+ * belong to `pool-core.ts`.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { workerEntry, type EncodedOutcome } from '../transport';
+import { track } from '../tracking';
+import { Deque } from './deque';
+import { packBatch, type WireSource } from '../executor/work-item';
+import type { ChildMessage, InitMessage, ResultRecord, TasksMessage } from './protocol';
+
+/** How long a child that has exited may keep its IPC channel open (a grandchild holding it) before we close it. */
+const CHANNEL_GRACE_MS = 1000;
+
+/** A task sent to the child, with what the parent needs to settle it. */
+export interface InFlight<J> {
+  readonly id: number;
+  readonly job: J;
+  readonly fast: boolean;
+}
+
+/** What the pool hears from one child. */
+export interface WorkerEvents<J extends WireSource> {
+  ready(worker: WorkerProcess<J>): void;
+  initFailed(worker: WorkerProcess<J>, outcome: EncodedOutcome): void;
+  results(worker: WorkerProcess<J>, results: ResultRecord[]): void;
+  /** The child is gone (exit, crash, signal, failed spawn); called once. */
+  exited(worker: WorkerProcess<J>, code: number | null, signal: NodeJS.Signals | null): void;
+}
+
+/** `starting` until its initializer ran; `retiring` once asked to end; `dead` once reaped. */
+export type WorkerState = 'starting' | 'ready' | 'retiring' | 'dead';
+
+/**
+ * A forked child of a process pool. It exits when its IPC channel closes: when the pool retires it,
+ * and also when the parent dies, however it dies. Death is reported once, after the child has been
+ * reaped and every message it sent has been delivered.
+ */
+export class WorkerProcess<J extends WireSource> {
+  readonly #child: ChildProcess;
+  readonly #events: WorkerEvents<J>;
+  readonly #untrack: () => void;
+  readonly #resource: { kind: 'process'; label: string; idle: boolean; kill: () => Promise<void> };
+  readonly #exited: Promise<void>;
+  #state: WorkerState = 'starting';
+  #nextId = 0;
+  #referenced = true;
+  #endedByPool = false;
+  #slowInFlight = 0;
+  #flushedAtExit = false;
+  /** Sent and not yet reported, in the order sent (which is the order the child runs them). */
+  readonly inFlight = new Deque<InFlight<J>>();
+  /** Tasks ever sent to this child (for maxTasksPerChild). */
+  assigned = 0;
+
+  constructor(init: InitMessage, extraExecArgv: readonly string[], label: string, events: WorkerEvents<J>) {
+    this.#events = events;
+    const entry = workerEntry('process-entry');
+    this.#child = fork(entry.filename, [], {
+      serialization: 'advanced',
+      // Never inherit process.execArgv: a loader such as tsx's `--import` breaks the child.
+      execArgv: [...entry.execArgv, ...extraExecArgv],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let resolveExited!: () => void;
+    this.#exited = new Promise((resolve) => (resolveExited = resolve));
+    let gone = false;
+    const died = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (gone) return;
+      gone = true;
+      this.#state = 'dead';
+      this.#untrack();
+      resolveExited();
+      this.#events.exited(this, code, signal);
+    };
+    this.#resource = { kind: 'process', label: `${label} child ${this.#child.pid ?? '(not started)'}`, idle: false, kill: () => this.kill() };
+    this.#untrack = track(this.#resource);
+    // One watcher of each kind per child. The child is gone once it has been reaped ('exit': no
+    // zombie) AND its IPC channel has delivered everything it sent ('disconnect'): 'exit' can come
+    // before the last messages. ('close' would combine the two, but Node does not emit it when the
+    // parent disconnected first.)
+    let exit: [number | null, NodeJS.Signals | null] | undefined;
+    this.#child.on('exit', (code, signal) => {
+      exit = [code, signal];
+      if (!this.#child.connected) return died(code, signal);
+      // Normally 'disconnect' follows at once; if a process that inherited the channel keeps it
+      // open, close our end after a grace period (its 'disconnect' then reports the death).
+      setTimeout(() => {
+        if (this.#child.connected) this.#child.disconnect();
+      }, CHANNEL_GRACE_MS);
+    });
+    this.#child.on('disconnect', () => {
+      if (exit !== undefined) died(...exit);
+    });
+    this.#child.on('error', () => {
+      // A failed spawn emits 'error' and no 'exit'; a failed send is followed by 'exit' anyway.
+      if (this.#child.pid === undefined) died(this.#child.exitCode, null);
+    });
+    this.#child.on('message', (message: ChildMessage) => {
+      switch (message.type) {
+        case 'ready':
+          if (this.#state === 'starting') this.#state = 'ready';
+          this.#events.ready(this);
+          break;
+        case 'init-failed':
+          this.#events.initFailed(this, message.outcome);
+          break;
+        case 'results':
+          this.#events.results(this, message.results);
+          break;
+        case 'exiting':
+          this.#flushedAtExit = true;
+          break;
+      }
+    });
+    this.#send(init);
+  }
+
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  /** True when the child said, while exiting, that it had sent every finished result (protocol.ts). */
+  get flushedAtExit(): boolean {
+    return this.#flushedAtExit;
+  }
+
+  /** True once the pool asked the child to end (retire or kill): its exit is no surprise. */
+  get endedByPool(): boolean {
+    return this.#endedByPool;
+  }
+
+  /** Resolves once the child has exited and been reaped. */
+  get exited(): Promise<void> {
+    return this.#exited;
+  }
+
+  /**
+   * Sends jobs as one `tasks` message; `fast[i]` marks job i fast (protocol.ts). Returns the jobs
+   * that could not be serialized (they were not sent), with the error.
+   */
+  sendTasks(jobs: readonly J[], fast: readonly boolean[]): { job: J; error: unknown }[] {
+    try {
+      this.#sendBatch(jobs, fast);
+      return [];
+    } catch {
+      // An argument the encoder let through but v8 cannot serialize: find it, send the others.
+      const failed: { job: J; error: unknown }[] = [];
+      jobs.forEach((job, i) => {
+        try {
+          this.#sendBatch([job], [fast[i]]);
+        } catch (error) {
+          failed.push({ job, error });
+        }
+      });
+      return failed;
+    }
+  }
+
+  /** Removes the oldest in-flight task (its result arrived). */
+  shiftInFlight(): InFlight<J> | undefined {
+    const sent = this.inFlight.shift();
+    if (sent !== undefined && !sent.fast) this.#slowInFlight--;
+    return sent;
+  }
+
+  /** In-flight tasks not marked fast. */
+  get slowInFlight(): number {
+    return this.#slowInFlight;
+  }
+
+  #sendBatch(jobs: readonly J[], fast: readonly boolean[]): void {
+    const slow: number[] = [];
+    for (let i = 0; i < fast.length; i++) if (!fast[i]) slow.push(i);
+    // Throws before anything is recorded when a value cannot be serialized.
+    this.#send({ type: 'tasks', first: this.#nextId, batch: packBatch(jobs), slow } satisfies TasksMessage);
+    for (let i = 0; i < jobs.length; i++) this.inFlight.push({ id: this.#nextId++, job: jobs[i], fast: fast[i] });
+    this.#slowInFlight += slow.length;
+    this.assigned += jobs.length;
+  }
+
+  /**
+   * Whether this child keeps the parent alive. An idle pool must not: a program that forgets
+   * shutdown() still exits, and its children follow on 'disconnect'.
+   */
+  setReferenced(referenced: boolean): void {
+    this.#resource.idle = !referenced;
+    if (referenced === this.#referenced || this.#state === 'dead') return;
+    this.#referenced = referenced;
+    const channel = this.#child.channel as { ref?(): void; unref?(): void } | null | undefined;
+    if (referenced) {
+      this.#child.ref();
+      channel?.ref?.();
+    } else {
+      this.#child.unref();
+      channel?.unref?.();
+    }
+  }
+
+  /** Ends the child once it has finished what it was sent: it exits on 'disconnect'. */
+  retire(): void {
+    if (this.#state === 'dead' || this.#state === 'retiring') return;
+    this.#state = 'retiring';
+    this.#endedByPool = true;
+    // Keep the parent alive until the child has really exited, so it is reaped before we return.
+    this.setReferenced(true);
+    this.#resource.idle = true;
+    if (this.#child.connected) this.#child.disconnect();
+  }
+
+  /** Ends the child at once (SIGKILL) and resolves when it has been reaped. */
+  kill(): Promise<void> {
+    if (this.#state !== 'dead') {
+      // Referenced until reaped, so that whoever awaits this is not left with an event loop that ends first.
+      this.setReferenced(true);
+      this.#state = 'retiring';
+      this.#endedByPool = true;
+      this.#child.kill('SIGKILL');
+    }
+    return this.#exited;
+  }
+
+  #send(message: unknown): void {
+    // A send racing the child's death emits 'error' (ignored above); 'exit' then reports the death.
+    if (this.#child.connected) this.#child.send(message as never);
+  }
+}

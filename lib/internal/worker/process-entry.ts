@@ -1,0 +1,148 @@
+// Runs inside a process pool's child process (forked by internal/process-pool); imports only internal/.
+/**
+ * The child side of the process-pool protocol (`../process-pool/protocol.ts`): runs the initializer,
+ * then the tasks it is sent, one at a time and in order (with the executors' shared `runItem`), and
+ * sends their outcomes back, holding back the results of fast tasks so that many small tasks cost
+ * one message.
+ */
+import * as v8 from 'node:v8';
+import { performance } from 'node:perf_hooks';
+import { encodeError, type EncodedOutcome } from '../transport';
+import { runInitializer, runItem } from '../executor/run-item';
+import type { WireBatch, WireItem } from '../executor/work-item';
+import { MAX_HELD_RESULTS, MAX_HOLD_MS, type ChildMessage, type ParentMessage, type ResultRecord } from '../process-pool/protocol';
+
+interface Task {
+  readonly id: number;
+  readonly batch: WireBatch;
+  readonly item: WireItem;
+  readonly fast: boolean;
+}
+
+const send = (message: ChildMessage): void => {
+  process.send!(message);
+};
+
+/** Tasks received and not yet started; `head` indexes the next one (no O(n) shift). */
+let queue: Task[] = [];
+let head = 0;
+let draining = false;
+let ready: Promise<void> = Promise.resolve();
+
+/** Finished results not yet sent, and when the oldest of them finished. */
+let held: ResultRecord[] = [];
+let heldSince = 0;
+let flushScheduled = false;
+
+function flush(): void {
+  if (held.length === 0) return;
+  const results = held;
+  held = [];
+  try {
+    send({ type: 'results', results });
+  } catch {
+    if (!process.connected) return; // the parent is gone; 'disconnect' ends this process
+    // A result that cannot be cloned (a function, a socket…) fails only its own task.
+    for (const record of results) {
+      if (!record[1].ok) continue;
+      try {
+        v8.serialize(record[1].value);
+      } catch (cause) {
+        const error = new TypeError(`the task's result cannot be sent back to the parent process: ${(cause as Error).message}`);
+        record[1] = { ok: false, error: encodeError(error) };
+      }
+    }
+    send({ type: 'results', results });
+  }
+}
+
+/**
+ * Results held while a task awaits something real (a timer, I/O) go out as soon as the event loop
+ * gets a turn: a setImmediate never runs during a synchronous stretch of tasks, only when one waits.
+ */
+function scheduleFlush(): void {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(() => {
+    flushScheduled = false;
+    flush();
+  });
+}
+
+async function run(task: Task): Promise<EncodedOutcome> {
+  try {
+    return await runItem(task.batch, task.item);
+  } catch (error) {
+    return { ok: false, error: encodeError(error) };
+  }
+}
+
+async function drain(): Promise<void> {
+  draining = true;
+  await ready;
+  while (head < queue.length) {
+    const task = queue[head];
+    queue[head++] = undefined as never;
+    // The protocol's rule: before a task not marked fast, send every held result, so that a death
+    // during it cannot be mistaken for a death during an earlier, finished task (and vice versa).
+    if (held.length > 0 && (!task.fast || held.length >= MAX_HELD_RESULTS || performance.now() - heldSince > MAX_HOLD_MS)) flush();
+    const start = performance.now();
+    const outcome = await run(task);
+    const end = performance.now();
+    if (held.length === 0) heldSince = end;
+    held.push([task.id, outcome, end - start]);
+    // The result of a task not marked fast is never held across the start of the next task: a
+    // death during that next task must not leave the parent in doubt about which one was running.
+    if (!task.fast) flush();
+    else scheduleFlush();
+  }
+  queue = [];
+  head = 0;
+  draining = false;
+  flush();
+}
+
+async function initialize(message: Extract<ParentMessage, { type: 'init' }>): Promise<void> {
+  if (message.initializer !== null) {
+    const outcome = await runInitializer(message.initializer).catch((error): EncodedOutcome => ({ ok: false, error: encodeError(error) }));
+    if (!outcome.ok) {
+      send({ type: 'init-failed', outcome });
+      // Never run a task in a process whose initializer failed; the parent ends us.
+      return new Promise<never>(() => {});
+    }
+  }
+  send({ type: 'ready' });
+}
+
+process.on('message', (message: ParentMessage) => {
+  if (message.type === 'init') {
+    ready = initialize(message);
+  } else if (message.type === 'tasks') {
+    const { first, batch, slow } = message;
+    const items = batch.items;
+    let nextSlow = 0;
+    for (let i = 0; i < items.length; i++) {
+      const fast = nextSlow >= slow.length || slow[nextSlow] !== i;
+      if (!fast) nextSlow++;
+      queue.push({ id: first + i, batch, item: items[i], fast });
+    }
+    if (!draining) void drain();
+  }
+});
+
+// The parent disconnects to end us; the channel also closes when the parent dies, however it dies.
+process.on('disconnect', () => process.exit(0));
+// A send that races the parent's end fails with EPIPE as an 'error' event; 'disconnect' ends us then.
+process.on('error', () => {});
+
+// A task that calls process.exit() (or throws asynchronously): the results finished before it still
+// reach the parent (the IPC write is attempted synchronously), so only that task is failed.
+process.on('exit', () => {
+  if (!process.connected) return;
+  try {
+    flush();
+    send({ type: 'exiting' });
+  } catch {
+    // nothing more can be done while exiting
+  }
+});

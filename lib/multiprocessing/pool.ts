@@ -1,0 +1,412 @@
+/**
+ * Pool: Python's `multiprocessing.Pool` over forked Node.js children (the machinery of
+ * ProcessPoolExecutor, `internal/process-pool`).
+ */
+import { inspect } from 'node:util';
+import { RuntimeError, ValueError } from '../errors';
+import type { Target } from '../target';
+import { decodeError, decodeValue, encodeArgs, encodeTarget, type EncodedOutcome, type EncodedTarget } from '../internal/transport';
+import { describe } from '../internal/shm/deadline';
+import { optionsObject, positiveInteger } from '../internal/executor/options';
+import { Deque } from '../internal/process-pool/deque';
+import { execArgvOption } from '../internal/process-pool/options';
+import { PoolCore, type PoolJob } from '../internal/process-pool/pool-core';
+import { AsyncResult, kSettle, type AsyncResultCallbacks } from './async-result';
+import { cpuCount } from './cpu-count';
+
+/** Options of {@link Pool}. */
+export interface PoolOptions {
+  /** Runs once in each child before its first task; if it throws, the pool is broken. @default undefined */
+  initializer?: Target;
+  /** Arguments of `initializer`. @default [] */
+  initargs?: unknown[];
+  /**
+   * Tasks a child runs before it is replaced by a fresh one; a chunk counts as one task.
+   * @default undefined (children live until the pool ends)
+   */
+  maxtasksperchild?: number;
+  /** Extra Node.js flags for the children (not in Python's API). @default [] */
+  execArgv?: string[];
+}
+
+/** Options of {@link Pool.mapAsync} and {@link Pool.starmapAsync}. */
+export interface MapAsyncOptions<R> extends AsyncResultCallbacks<R[]> {
+  /**
+   * Items sent to a child as one task.
+   * @default about a quarter of the items per child, as Python
+   */
+  chunksize?: number;
+}
+
+/** A queued unit of work: one call, or a chunk of calls. */
+interface PoolTask extends PoolJob {
+  settle(ok: boolean, value: unknown): void;
+}
+
+type PoolState = 'run' | 'close' | 'terminate';
+
+/**
+ * A pool of child processes that runs functions for you: Python's `multiprocessing.Pool`.
+ *
+ * `apply`/`map`/`starmap` wait for the result; their `Async` forms return an {@link AsyncResult}
+ * at once; `imap`/`imapUnordered` yield results as they come. Long inputs are cut into chunks (one
+ * task per chunk) to save messages. Tasks are functions sent by source or `fromModule` references;
+ * arguments and results are structured-cloned. A child that dies mid-task fails only that task (with
+ * BrokenProcessPoolError), is replaced, and everything else completes — unlike Python, where such a
+ * pool hangs. `close()` lets queued work finish and then ends the children; `terminate()` kills them
+ * at once and fails what is unfinished; `join()` waits for the children after either. Children start
+ * lazily and an idle pool does not keep the process alive; `await using pool = new Pool()` terminates
+ * it at the end of the block (as Python's `with Pool()`).
+ *
+ * @example
+ * await using pool = new Pool(2);
+ * console.log(await pool.map((x: number) => x * x, [1, 2, 3]));        // [1, 4, 9]
+ * const r = pool.applyAsync((a: number, b: number) => a + b, [1, 2]);
+ * console.log(await r.get(1000));                                        // 3
+ * pool.close();
+ * await pool.join();
+ *
+ * @throws ValueError (a RangeError) for `processes`, `maxtasksperchild` or `chunksize` below 1, and
+ *   TypeError when they are not numbers; TypeError for a target or argument that cannot be sent;
+ *   RuntimeError "Pool not running" after `close()`/`terminate()`, and from `join()` before them;
+ *   BrokenProcessPoolError once an initializer failed.
+ */
+export class Pool {
+  #state: PoolState = 'run';
+  readonly #processes: number;
+  /** Tasks no child has taken yet. */
+  readonly #queue = new Deque<PoolTask>();
+  readonly #core: PoolCore<PoolTask>;
+  /** Resolves when every child has exited, once close() or terminate() started the end. */
+  #ended: Promise<void> | undefined;
+  /** Encoded targets by function or module reference: a function's source is encoded once. */
+  readonly #targets = new WeakMap<object, EncodedTarget>();
+
+  /**
+   * @param processes number of child processes
+   * @default processes cpuCount()
+   */
+  constructor(processes?: number, options?: PoolOptions) {
+    this.#processes = rangeChecked(processes, 'processes', cpuCount());
+    const opts = optionsObject(options);
+    const maxTasksPerChild = opts.maxtasksperchild === undefined ? undefined : rangeChecked(opts.maxtasksperchild, 'maxtasksperchild', 1);
+    let initializer: { target: EncodedTarget; args: unknown[] } | undefined;
+    if (opts.initializer !== undefined) {
+      const initargs = opts.initargs ?? [];
+      if (!Array.isArray(initargs)) throw new TypeError(`Expected \`initargs\` to be an array, got ${describe(initargs)}`);
+      initializer = { target: encodeTarget(opts.initializer, 'initializer'), args: encodeArgs(initargs, { crossProcess: true }) };
+    }
+    const execArgv = execArgvOption(opts.execArgv);
+    this.#core = new PoolCore<PoolTask>(
+      { maxWorkers: this.#processes, initializer, maxTasksPerChild, execArgv, label: 'Pool' },
+      {
+        pendingCount: () => this.#queue.length,
+        take: (max) => {
+          const tasks: PoolTask[] = [];
+          while (tasks.length < max && this.#queue.length > 0) tasks.push(this.#queue.shift()!);
+          return tasks;
+        },
+        requeue: (tasks) => {
+          for (let i = tasks.length - 1; i >= 0; i--) this.#queue.unshift(tasks[i]);
+        },
+        complete: (task, outcome) => settleFromOutcome(task, outcome),
+        fail: (task, error) => task.settle(false, error),
+        broken: (error) => {
+          for (const task of this.#queue.drain()) task.settle(false, error);
+        },
+      },
+    );
+  }
+
+  /** Runs `fn(...args)` in a child and resolves with its result. */
+  async apply<R>(fn: Target, args: unknown[] = []): Promise<R> {
+    return this.applyAsync<R>(fn, args).get();
+  }
+
+  /**
+   * Runs `fn(...args)` in a child.
+   * @returns an AsyncResult for its result; `callback`/`errorCallback` run once when it is ready
+   */
+  applyAsync<R>(fn: Target, args: unknown[] = [], options?: AsyncResultCallbacks<R>): AsyncResult<R> {
+    this.#checkRunning();
+    const target = this.#encodeTarget(fn);
+    if (!Array.isArray(args)) throw new TypeError(`Expected \`args\` to be an array, got ${describe(args)}`);
+    const encoded = encodeArgs(args, { crossProcess: true });
+    const result = new AsyncResult<R>(callbacksOption(options));
+    this.#push({ target, args: encoded, chunk: false, settle: (ok, value) => result[kSettle](ok, value) });
+    return result;
+  }
+
+  /** Applies `fn` to every item (in chunks) and resolves with the results in order. */
+  async map<T, R>(fn: Target, iterable: Iterable<T>, chunksize?: number): Promise<R[]> {
+    return this.mapAsync<T, R>(fn, iterable, { chunksize }).get();
+  }
+
+  /** The async form of {@link Pool.map}: an AsyncResult for the array of results. */
+  mapAsync<T, R>(fn: Target, iterable: Iterable<T>, options?: MapAsyncOptions<R>): AsyncResult<R[]> {
+    return this.#mapAsync<R>(fn, iterable, optionsObject(options), false);
+  }
+
+  /** As {@link Pool.map}, with each item an argument list: `fn(...item)`. */
+  async starmap<R>(fn: Target, iterable: Iterable<unknown[]>, chunksize?: number): Promise<R[]> {
+    return this.starmapAsync<R>(fn, iterable, { chunksize }).get();
+  }
+
+  /** The async form of {@link Pool.starmap}. */
+  starmapAsync<R>(fn: Target, iterable: Iterable<unknown[]>, options?: MapAsyncOptions<R>): AsyncResult<R[]> {
+    return this.#mapAsync<R>(fn, iterable, optionsObject(options), true);
+  }
+
+  /**
+   * Applies `fn` to every item and yields the results in input order, each as soon as it and those
+   * before it are ready. The input is read at once; a task error is thrown at its position (later
+   * positions can still be read), an error of the input iterator after the items before it.
+   */
+  imap<T, R>(fn: Target, iterable: Iterable<T>, chunksize = 1): AsyncIterable<R> {
+    return this.#imap<R>(fn, iterable, chunksize, true);
+  }
+
+  /** As {@link Pool.imap}, yielding each result as soon as it is ready, in any order. */
+  imapUnordered<T, R>(fn: Target, iterable: Iterable<T>, chunksize = 1): AsyncIterable<R> {
+    return this.#imap<R>(fn, iterable, chunksize, false);
+  }
+
+  /** Refuses new work; the children end once the queued work is done. */
+  close(): void {
+    if (this.#state !== 'run') return;
+    this.#state = 'close';
+    this.#ended = this.#core.shutdown();
+  }
+
+  /**
+   * Kills every child at once; every unfinished call fails with RuntimeError. Resolves once the
+   * children have exited and been reaped.
+   */
+  terminate(): Promise<void> {
+    if (this.#state !== 'terminate') {
+      this.#state = 'terminate';
+      const reason = new RuntimeError('pool was terminated before the task finished');
+      for (const task of this.#queue.drain()) task.settle(false, reason);
+      this.#ended = this.#core.terminate(reason);
+    }
+    return this.#ended!;
+  }
+
+  /**
+   * Waits for every child to end, after `close()` or `terminate()`.
+   * @throws (rejects) RuntimeError when the pool is still running
+   */
+  async join(): Promise<void> {
+    if (this.#state === 'run') throw new RuntimeError('cannot join a running Pool: call close() or terminate() first');
+    await this.#ended;
+  }
+
+  /** `await using pool = …`: `terminate()`, as Python's `with Pool()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.terminate();
+  }
+
+  [inspect.custom](): string {
+    return `<Pool state=${this.#state} processes=${this.#processes} pending=${this.#queue.length} running=${this.#core.running}>`;
+  }
+
+  // ─────────────────────────────── internals ───────────────────────────────
+
+  #checkRunning(): void {
+    if (this.#state !== 'run') throw new RuntimeError('Pool not running');
+    if (this.#core.broken !== null) throw this.#core.broken;
+  }
+
+  #encodeTarget(fn: unknown): EncodedTarget {
+    if (typeof fn === 'function' || (typeof fn === 'object' && fn !== null)) {
+      let target = this.#targets.get(fn);
+      if (target === undefined) this.#targets.set(fn, (target = encodeTarget(fn, 'fn')));
+      return target;
+    }
+    return encodeTarget(fn, 'fn');
+  }
+
+  #push(task: PoolTask): void {
+    this.#queue.push(task);
+    this.#core.schedule();
+  }
+
+  /**
+   * Cuts `items` into tasks of `chunksize` (one call each when 1) and queues them;
+   * `onChunk(start, ok, values | error)` reports each chunk, `start` being its first item's index.
+   */
+  #submitChunks(target: EncodedTarget, items: unknown[], chunksize: number, star: boolean,
+                onChunk: (start: number, ok: boolean, value: unknown) => void): void {
+    // Encode everything first: an item that cannot be sent is a TypeError and nothing is queued.
+    const tasks: PoolTask[] = [];
+    for (let start = 0; start < items.length; start += chunksize) {
+      const slice = items.slice(start, start + chunksize);
+      if (chunksize === 1) {
+        const args = star ? encodeArgs(starArgs(slice[0], start), { crossProcess: true }) : encodeArgs(slice, { crossProcess: true });
+        tasks.push({ target, args, chunk: false, settle: (ok, value) => onChunk(start, ok, ok ? [value] : value) });
+      } else {
+        const args = encodeArgs(star ? slice.map((item, i) => starArgs(item, start + i)) : slice, { crossProcess: true });
+        tasks.push({ target, args, chunk: true, star, settle: (ok, value) => onChunk(start, ok, value) });
+      }
+    }
+    for (const task of tasks) this.#queue.push(task);
+    if (tasks.length > 0) this.#core.schedule();
+  }
+
+  #mapAsync<R>(fn: Target, iterable: Iterable<unknown>, options: Partial<MapAsyncOptions<R>>, star: boolean): AsyncResult<R[]> {
+    this.#checkRunning();
+    const target = this.#encodeTarget(fn);
+    const items = itemsOf(iterable);
+    const chunksize = options.chunksize === undefined
+      ? Math.max(1, Math.ceil(items.length / (this.#processes * 4)))
+      : rangeChecked(options.chunksize, 'chunksize', 1);
+    const result = new AsyncResult<R[]>(callbacksOption(options));
+    const values = new Array<R>(items.length);
+    let left = Math.ceil(items.length / chunksize);
+    this.#submitChunks(target, items, chunksize, star, (start, ok, value) => {
+      if (!ok) return result[kSettle](false, value); // the first error wins; later chunks are ignored
+      const chunk = value as R[];
+      for (let i = 0; i < chunk.length; i++) values[start + i] = chunk[i];
+      if (--left === 0) result[kSettle](true, values);
+    });
+    if (left === 0) result[kSettle](true, values);
+    return result;
+  }
+
+  #imap<R>(fn: Target, iterable: Iterable<unknown>, chunksize: number, ordered: boolean): AsyncIterable<R> {
+    this.#checkRunning();
+    const target = this.#encodeTarget(fn);
+    const size = rangeChecked(chunksize, 'chunksize', 1);
+    // Read the input now, as Python's task handler does; an error of the iterator is yielded in turn.
+    const items: unknown[] = [];
+    let sourceError: { error: unknown } | undefined;
+    if (iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
+      throw new TypeError(`Expected \`iterable\` to be an iterable, got ${describe(iterable)}`);
+    }
+    try {
+      for (const item of iterable) items.push(item);
+    } catch (error) {
+      sourceError = { error };
+    }
+    const stream = new ResultStream<R>(Math.ceil(items.length / size) + (sourceError ? 1 : 0), ordered);
+    this.#submitChunks(target, items, size, false, (start, ok, value) => stream.put(start / size, ok, value));
+    if (sourceError) stream.put(Math.ceil(items.length / size), false, sourceError.error, true);
+    return stream;
+  }
+}
+
+/**
+ * The results of `imap`/`imapUnordered`: one slot per chunk (values or an error), yielded flattened,
+ * in chunk order or in arrival order.
+ */
+class ResultStream<R> implements AsyncIterableIterator<R> {
+  readonly #ordered: boolean;
+  /** Ordered: outcome per chunk index. Unordered: outcomes in arrival order. */
+  readonly #slots: Array<{ ok: boolean; value: unknown } | undefined> = [];
+  #arrived = 0;
+  /** Next slot to yield and the next value inside it. */
+  #slot = 0;
+  #inSlot = 0;
+  readonly #total: number;
+  /** next() calls waiting for an outcome. */
+  #waiters: Array<() => void> = [];
+  /** The source error goes last in unordered mode, after every chunk. */
+  #lateError: { ok: false; value: unknown } | undefined;
+
+  constructor(total: number, ordered: boolean) {
+    this.#total = total;
+    this.#ordered = ordered;
+  }
+
+  put(index: number, ok: boolean, value: unknown, last = false): void {
+    const outcome = { ok, value };
+    if (this.#ordered) this.#slots[index] = outcome;
+    else if (last) this.#lateError = { ok: false, value };
+    else this.#slots.push(outcome);
+    this.#arrived++;
+    if (!this.#ordered && this.#lateError !== undefined && this.#arrived === this.#total) this.#slots.push(this.#lateError);
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  async next(): Promise<IteratorResult<R>> {
+    for (;;) {
+      if (this.#slot >= this.#total) return { value: undefined, done: true };
+      const outcome = this.#slots[this.#slot];
+      if (outcome !== undefined) {
+        if (!outcome.ok) {
+          this.#slots[this.#slot++] = undefined;
+          this.#inSlot = 0;
+          throw outcome.value;
+        }
+        const values = outcome.value as R[];
+        if (this.#inSlot < values.length) return { value: values[this.#inSlot++], done: false };
+        this.#slots[this.#slot++] = undefined;
+        this.#inSlot = 0;
+        continue;
+      }
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  async return(): Promise<IteratorResult<R>> {
+    this.#slot = this.#total;
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** Decodes a child's outcome and settles the task. */
+function settleFromOutcome(task: PoolTask, outcome: EncodedOutcome): void {
+  let ok = outcome.ok;
+  let value: unknown;
+  try {
+    value = outcome.ok ? decodeValue(outcome.value) : decodeError(outcome.error);
+  } catch (error) {
+    ok = false;
+    value = error;
+  }
+  task.settle(ok, value);
+}
+
+/** A count argument: TypeError when not a number, ValueError (a RangeError) when below 1, as Python. */
+function rangeChecked(value: unknown, name: string, fallback: number): number {
+  try {
+    return positiveInteger(value, name, fallback);
+  } catch (error) {
+    if (error instanceof TypeError) throw error;
+    throw new ValueError((error as Error).message);
+  }
+}
+
+function itemsOf(iterable: unknown): unknown[] {
+  if (Array.isArray(iterable)) return iterable;
+  if (iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
+    throw new TypeError(`Expected \`iterable\` to be an iterable, got ${describe(iterable)}`);
+  }
+  return Array.from(iterable as Iterable<unknown>);
+}
+
+/** One starmap item as an argument list. */
+function starArgs(item: unknown, index: number): unknown[] {
+  if (Array.isArray(item)) return item;
+  if (item !== null && typeof (item as Iterable<unknown>)?.[Symbol.iterator] === 'function' && typeof item !== 'string') {
+    return Array.from(item as Iterable<unknown>);
+  }
+  throw new TypeError(`Expected item ${index} of \`iterable\` to be an argument list (array), got ${describe(item)}`);
+}
+
+function callbacksOption<R>(options: AsyncResultCallbacks<R> | undefined): AsyncResultCallbacks<R> {
+  const { callback, errorCallback } = optionsObject(options);
+  if (callback !== undefined && typeof callback !== 'function') {
+    throw new TypeError(`Expected \`callback\` to be a function, got ${describe(callback)}`);
+  }
+  if (errorCallback !== undefined && typeof errorCallback !== 'function') {
+    throw new TypeError(`Expected \`errorCallback\` to be a function, got ${describe(errorCallback)}`);
+  }
+  return { callback, errorCallback };
+}

@@ -1,0 +1,577 @@
+/**
+ * The executor suite: scenarios of CPython's Lib/test/test_concurrent_futures/ (test_wait,
+ * test_as_completed, test_shutdown, test_deadlock, test_init, executor tests) that every executor
+ * must pass. Called from thread-pool-executor.spec.ts and process-pool-executor.spec.ts:
+ *
+ *   describeExecutorSuite('ThreadPoolExecutor', (options) => new ThreadPoolExecutor(options));
+ *
+ * Blocking is coordinated through a Unix-socket gate (spec/fixtures/futures-gate.ts), which works
+ * for threads and processes alike; nothing sleeps. Every executor a test makes is shut down in
+ * afterEach (or afterAll for the shared one).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import * as path from 'node:path';
+import {
+  ALL_COMPLETED,
+  asCompleted,
+  FIRST_COMPLETED,
+  FIRST_EXCEPTION,
+  Future,
+  wait,
+  type Executor,
+} from 'threadkit/futures';
+import { BrokenExecutorError, CancelledError, RuntimeError, TimeoutError } from 'threadkit/errors';
+import { fromModule } from 'threadkit';
+import { Gate, gateTask } from '../fixtures/futures-gate';
+
+/** Options the suite passes to `makeExecutor`. */
+export interface SuiteExecutorOptions {
+  maxWorkers?: number;
+  initializer?: (...args: any[]) => unknown;
+  initargs?: unknown[];
+}
+
+const MATH = path.join(__dirname, '../fixtures/futures-math.ts');
+
+/** Identifies the worker a task runs in, for threads and processes alike. */
+const workerId = (): string => `${process.pid}:${require('node:worker_threads').threadId}`;
+
+/** Python's `mul`, `divmod` stand-ins. */
+const mul = (a: number, b: number): number => a * b;
+const failWith = (message: string): never => {
+  throw new Error(message);
+};
+
+export function describeExecutorSuite(name: string, makeExecutor: (options?: SuiteExecutorOptions) => Executor): void {
+  describe(`${name} (shared executor suite)`, () => {
+    let shared: Executor;
+    const owned: Executor[] = [];
+    const gates: Gate[] = [];
+
+    /** A fresh executor, shut down after the test. */
+    const fresh = (options?: SuiteExecutorOptions): Executor => {
+      const ex = makeExecutor(options);
+      owned.push(ex);
+      return ex;
+    };
+    const openGate = async (): Promise<Gate> => {
+      const gate = await Gate.open();
+      gates.push(gate);
+      return gate;
+    };
+
+    beforeAll(() => {
+      shared = makeExecutor({ maxWorkers: 2 });
+    });
+    afterEach(async () => {
+      for (const gate of gates.splice(0)) await gate.close();
+      for (const ex of owned.splice(0)) await ex.shutdown({ wait: true, cancelFutures: true });
+    });
+    afterAll(async () => {
+      await shared.shutdown();
+    });
+
+    describe('submit', () => {
+      test('a submitted function returns its value through the future', async () => {
+        const future = shared.submit(mul, 6, 7);
+        expect(future).toBeInstanceOf(Future);
+        expect(await future).toBe(42);
+        expect(await future.result()).toBe(42);
+        expect(await future.exception()).toBeNull();
+        expect(future.done()).toBe(true);
+      });
+
+      test('an async target is awaited', async () => {
+        const future = shared.submit(async (x: number) => {
+          await new Promise((resolve) => setImmediate(resolve));
+          return x + 1;
+        }, 1);
+        expect(await future).toBe(2);
+      });
+
+      test('a module target runs the named export, and the default export', async () => {
+        expect(await shared.submit(fromModule<[number, number], number>(MATH, 'add'), 2, 3)).toBe(5);
+        expect(await shared.submit(fromModule<[number], number>(MATH), 9)).toBe(81);
+      });
+
+      test("a task's error arrives with its class, message and own properties", async () => {
+        const future = shared.submit(fromModule<[string], never>(MATH, 'fail'), 'out of range');
+        const error = (await future.exception()) as RangeError & { code: string };
+        expect(error).toBeInstanceOf(RangeError);
+        expect(error.message).toBe('out of range');
+        expect(error.code).toBe('E_FIXTURE');
+        await expect(future.result()).rejects.toThrow('out of range');
+      });
+
+      test('a thrown undefined or 0 still fails the future', async () => {
+        const f1 = shared.submit(() => {
+          throw undefined;
+        });
+        const f2 = shared.submit(() => {
+          throw 0;
+        });
+        expect(await f1.exception()).toBeUndefined();
+        await expect(f1.result()).rejects.toBeUndefined();
+        expect(await f2.exception()).toBe(0);
+        await expect(f2.result()).rejects.toBe(0);
+      });
+
+      test('a bad target is a TypeError from submit and nothing is queued', () => {
+        expect(() => shared.submit(Math.max as never)).toThrow(TypeError);
+        expect(() => shared.submit(42 as never)).toThrow(TypeError);
+      });
+
+      test('an argument that cannot be sent is a TypeError from submit', () => {
+        expect(() => shared.submit((f: unknown) => f, () => 1)).toThrow(TypeError);
+        expect(() => shared.submit((s: unknown) => s, Symbol('x'))).toThrow(TypeError);
+      });
+
+      test('a result that cannot be cloned fails only its own future with a TypeError', async () => {
+        const bad = shared.submit(() => () => 1);
+        const good = [1, 2, 3].map((x) => shared.submit(mul, x, 10));
+        const error = await bad.exception();
+        expect(error).toBeInstanceOf(TypeError);
+        expect(await Promise.all(good)).toEqual([10, 20, 30]);
+      });
+
+      test('many tasks all complete with their own results', async () => {
+        const futures = Array.from({ length: 2000 }, (_, i) => shared.submit((x: number) => x + 1, i));
+        const values = await Promise.all(futures);
+        expect(values).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+      });
+    });
+
+    describe('map', () => {
+      test('yields the results in input order', async () => {
+        const out: number[] = [];
+        for await (const v of shared.map((x: number) => x * x, [3, 1, 4, 1, 5, 9, 2, 6])) out.push(v);
+        expect(out).toEqual([9, 1, 16, 1, 25, 81, 4, 36]);
+      });
+
+      test('chunksize groups items and keeps the order', async () => {
+        const input = Array.from({ length: 101 }, (_, i) => i);
+        const out: number[] = [];
+        for await (const v of shared.map((x: number) => x * 2, input, { chunksize: 10 })) out.push(v);
+        expect(out).toEqual(input.map((x) => x * 2));
+      });
+
+      test('map starts submitting at the call, before iteration (issue 11777)', async () => {
+        const ex = fresh({ maxWorkers: 2 });
+        const gate = await openGate();
+        gate.release();
+        ex.map(gateTask, Array.from({ length: 10 }, () => gate.path));
+        await ex.shutdown({ wait: true });
+        expect(gate.arrivals).toBe(10);
+      });
+
+      test('a chunksize below 1 or not an integer is a RangeError', () => {
+        expect(() => shared.map((x: number) => x, [1], { chunksize: 0 })).toThrow(RangeError);
+        expect(() => shared.map((x: number) => x, [1], { chunksize: -1 })).toThrow(RangeError);
+        expect(() => shared.map((x: number) => x, [1], { chunksize: 1.5 })).toThrow(/chunksize/);
+      });
+
+      test('an async iterable is consumed', async () => {
+        async function* source(): AsyncGenerator<number> {
+          for (let i = 0; i < 5; i++) yield i;
+        }
+        const out: number[] = [];
+        for await (const v of shared.map((x: number) => x + 100, source(), { chunksize: 2 })) out.push(v);
+        expect(out).toEqual([100, 101, 102, 103, 104]);
+      });
+
+      test('an endless async generator is closed when the consumer stops early', async () => {
+        let closed = false;
+        async function* ticks(): AsyncGenerator<number> {
+          try {
+            for (let i = 0; ; i++) yield i;
+          } finally {
+            closed = true;
+          }
+        }
+        const out: number[] = [];
+        for await (const v of shared.map((x: number) => -x, ticks(), { chunksize: 3 })) {
+          out.push(v);
+          if (out.length === 4) break;
+        }
+        expect(out).toEqual([-0, -1, -2, -3]);
+        // The pump may be reading when the loop ends: the generator closes right after that read.
+        for (let i = 0; i < 100 && !closed; i++) await new Promise((resolve) => setImmediate(resolve));
+        expect(closed).toBe(true);
+      });
+
+      test('an error of an async source is thrown after the results before it', async () => {
+        async function* source(): AsyncGenerator<number> {
+          yield 1;
+          yield 2;
+          throw new TypeError('async source broke');
+        }
+        const out: number[] = [];
+        const run = async (): Promise<void> => {
+          for await (const v of shared.map((x: number) => x, source())) out.push(v);
+        };
+        await expect(run()).rejects.toThrow('async source broke');
+        expect(out).toEqual([1, 2]);
+      });
+
+      test('an endless generator works when the consumer stops early', async () => {
+        let produced = 0;
+        let closed = false;
+        function* naturals(): Generator<number> {
+          try {
+            for (let i = 0; ; i++) {
+              produced++;
+              yield i;
+            }
+          } finally {
+            closed = true;
+          }
+        }
+        const out: number[] = [];
+        for await (const v of shared.map((x: number) => x * 3, naturals())) {
+          out.push(v);
+          if (out.length === 10) break;
+        }
+        expect(out).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
+        expect(closed).toBe(true);
+        expect(produced).toBeLessThan(100000);
+      });
+
+      test('the first task error is thrown by the iterator after the results before it', async () => {
+        const out: number[] = [];
+        const run = async (): Promise<void> => {
+          for await (const v of shared.map(
+            (x: number) => {
+              if (x === 3) throw new RangeError('three');
+              return x;
+            },
+            [1, 2, 3, 4],
+          )) {
+            out.push(v);
+          }
+        };
+        await expect(run()).rejects.toThrow(RangeError);
+        expect(out).toEqual([1, 2]);
+      });
+
+      test('an error of the source iterable is thrown at its position', async () => {
+        function* source(): Generator<number> {
+          yield 1;
+          throw new Error('source broke');
+        }
+        const out: number[] = [];
+        const run = async (): Promise<void> => {
+          for await (const v of shared.map((x: number) => x, source())) out.push(v);
+        };
+        await expect(run()).rejects.toThrow('source broke');
+        expect(out).toEqual([1]);
+      });
+
+      test('a timeout counts from the call and throws TimeoutError', async () => {
+        const ex = fresh({ maxWorkers: 1 });
+        const gate = await openGate();
+        const blocked = ex.map(gateTask, [gate.path, gate.path], { timeout: 50 });
+        const run = async (): Promise<void> => {
+          for await (const v of blocked) void v;
+        };
+        const error = await run().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(TimeoutError);
+        expect((error as Error).message).toBe('map results were not ready within 50 ms');
+        await expect(run()).resolves.toBeUndefined();
+        gate.release();
+      });
+
+      test('breaking out of the loop cancels the tasks not started yet', async () => {
+        const ex = fresh({ maxWorkers: 1 });
+        const gate = await openGate();
+        gate.release();
+        const input = Array.from({ length: 50 }, (_, i) => i);
+        let first: unknown;
+        for await (const v of ex.map((x: number) => x, input)) {
+          first = v;
+          break;
+        }
+        expect(first).toBe(0);
+        // Count how many tasks of a second map run when the loop is left after one result.
+        for await (const v of ex.map(gateTask, input.map(() => gate.path))) {
+          void v;
+          break;
+        }
+        await ex.shutdown();
+        expect(gate.arrivals).toBeGreaterThanOrEqual(1);
+        expect(gate.arrivals).toBeLessThan(50);
+      });
+    });
+
+    describe('maxWorkers', () => {
+      test.each([0, -1, 0.5])('maxWorkers %p is a RangeError naming it', (value) => {
+        expect(() => makeExecutor({ maxWorkers: value })).toThrow(RangeError);
+        expect(() => makeExecutor({ maxWorkers: value })).toThrow(/maxWorkers/);
+      });
+
+      test('maxWorkers "12" is a TypeError naming it and the value', () => {
+        expect(() => makeExecutor({ maxWorkers: '12' as never })).toThrow(TypeError);
+        expect(() => makeExecutor({ maxWorkers: '12' as never })).toThrow(/maxWorkers.*"12"/);
+      });
+
+      test('an idle worker is reused instead of starting another (test_idle_thread_reuse)', async () => {
+        const ex = fresh({ maxWorkers: 3 });
+        const first = await ex.submit(workerId);
+        const second = await ex.submit(workerId);
+        const third = await ex.submit(workerId);
+        expect(new Set([first, second, third]).size).toBe(1);
+      });
+
+      test('15 × maxWorkers blocked tasks never start more than maxWorkers workers', async () => {
+        const maxWorkers = 2;
+        const ex = fresh({ maxWorkers });
+        const gate = await openGate();
+        const futures = Array.from({ length: 15 * maxWorkers }, () =>
+          ex.submit(async (p: string) => {
+            const id = `${process.pid}:${require('node:worker_threads').threadId}`;
+            await new Promise((resolve, reject) => {
+              const s = require('node:net').connect(p);
+              s.once('data', () => {
+                s.destroy();
+                resolve(null);
+              });
+              s.once('error', reject);
+            });
+            return id;
+          }, gate.path),
+        );
+        await gate.waitArrivals(maxWorkers);
+        gate.release();
+        const ids = new Set(await Promise.all(futures));
+        expect(ids.size).toBeLessThanOrEqual(maxWorkers);
+        expect(ids.size).toBeGreaterThanOrEqual(1);
+      });
+    });
+
+    describe('shutdown', () => {
+      test('submit after shutdown is a RuntimeError', async () => {
+        const ex = fresh({ maxWorkers: 1 });
+        await ex.shutdown();
+        expect(() => ex.submit(mul, 1, 2)).toThrow(RuntimeError);
+        expect(() => ex.submit(mul, 1, 2)).toThrow('cannot schedule new futures after shutdown');
+        expect(() => ex.map(mul as never, [1])).toThrow(RuntimeError);
+      });
+
+      test('shutdown waits for the queued tasks to finish', async () => {
+        const ex = fresh({ maxWorkers: 2 });
+        const futures = Array.from({ length: 20 }, (_, i) => ex.submit(mul, i, 2));
+        await ex.shutdown({ wait: true });
+        expect(futures.every((f) => f.done() && !f.cancelled())).toBe(true);
+        expect(await Promise.all(futures)).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
+      });
+
+      test('shutdown without wait still runs the queued tasks', async () => {
+        const ex = fresh({ maxWorkers: 1 });
+        const futures = Array.from({ length: 5 }, (_, i) => ex.submit(mul, i, 3));
+        await ex.shutdown({ wait: false });
+        expect(await Promise.all(futures)).toEqual([0, 3, 6, 9, 12]);
+      });
+
+      test('cancelFutures with 5 workers and 50 tasks cancels the queued ones and the rest finish', async () => {
+        const ex = fresh({ maxWorkers: 5 });
+        const gate = await openGate();
+        const futures = Array.from({ length: 50 }, (_, i) => ex.submit(gateTask, gate.path, i));
+        await gate.waitArrivals(1);
+        const stopped = ex.shutdown({ cancelFutures: true });
+        gate.release();
+        await stopped;
+        const cancelled = futures.filter((f) => f.cancelled());
+        expect(cancelled.length).toBeGreaterThan(20);
+        for (const f of futures.filter((f) => !f.cancelled())) {
+          expect(f.done()).toBe(true);
+          expect(await f.exception()).toBeNull();
+        }
+        for (const f of cancelled) await expect(f.result()).rejects.toThrow(CancelledError);
+      });
+
+      test('shutdown without wait but with cancelFutures cancels the queue and still ends the workers', async () => {
+        const ex = fresh({ maxWorkers: 1 });
+        const gate = await openGate();
+        const running = ex.submit(gateTask, gate.path, 'ran');
+        await gate.waitArrivals(1);
+        const queued = Array.from({ length: 10 }, (_, i) => ex.submit(mul, i, 1));
+        await ex.shutdown({ wait: false, cancelFutures: true });
+        expect(queued.every((f) => f.cancelled())).toBe(true);
+        gate.release();
+        expect(await running).toBe('ran');
+        await ex.shutdown({ wait: true });
+      });
+
+      test('a task submitted and cancelled right before shutdown does not hang it', async () => {
+        const ex = fresh({ maxWorkers: 1 });
+        const gate = await openGate();
+        const running = ex.submit(gateTask, gate.path, 'ran');
+        await gate.waitArrivals(1);
+        const queued = ex.submit(mul, 1, 2);
+        expect(queued.cancel()).toBe(true);
+        const stopped = ex.shutdown();
+        gate.release();
+        await stopped;
+        expect(await running).toBe('ran');
+        expect(queued.cancelled()).toBe(true);
+      });
+
+      test('a task cancelled before any worker took it never runs', async () => {
+        const ex = fresh({ maxWorkers: 1 });
+        const future = ex.submit(mul, 2, 2);
+        expect(future.cancel()).toBe(true);
+        await ex.shutdown();
+        expect(future.cancelled()).toBe(true);
+        expect(future._state).toBe('CANCELLED_AND_NOTIFIED');
+      });
+
+      test('shutdown is idempotent, and await using shuts down', async () => {
+        let held: Executor | undefined;
+        {
+          await using ex = makeExecutor({ maxWorkers: 1 });
+          held = ex;
+          expect(await ex.submit(mul, 3, 3)).toBe(9);
+        }
+        expect(() => held!.submit(mul, 1, 1)).toThrow(RuntimeError);
+        await held.shutdown();
+        await held.shutdown({ wait: false });
+      });
+    });
+
+    describe('worker deaths', () => {
+      test('a worker that exits mid-task fails only that task, with the exit code, and is replaced', async () => {
+        const ex = fresh({ maxWorkers: 1 });
+        const before = [1, 2, 3].map((x) => ex.submit(mul, x, 1));
+        const dying = ex.submit(() => process.exit(3));
+        const after = [4, 5, 6].map((x) => ex.submit(mul, x, 1));
+        const error = await dying.exception();
+        expect(error).toBeInstanceOf(BrokenExecutorError);
+        expect((error as Error).name).toMatch(/^Broken(Thread|Process)PoolError$/);
+        expect((error as Error).message).toMatch(/3/);
+        expect(await Promise.all(before)).toEqual([1, 2, 3]);
+        expect(await Promise.all(after)).toEqual([4, 5, 6]);
+        expect(await ex.submit(mul, 7, 1)).toBe(7);
+      });
+
+      test('a worker that crashes with an uncaught error fails only its task', async () => {
+        const ex = fresh({ maxWorkers: 2 });
+        const others = Array.from({ length: 10 }, (_, i) => ex.submit(mul, i, i));
+        const crashing = ex.submit(
+          () =>
+            new Promise(() => {
+              setImmediate(() => {
+                throw new Error('crash in a callback');
+              });
+            }),
+        );
+        expect(await crashing.exception()).toBeInstanceOf(BrokenExecutorError);
+        expect(await Promise.all(others)).toEqual(Array.from({ length: 10 }, (_, i) => i * i));
+        expect(await ex.submit(mul, 2, 5)).toBe(10);
+      });
+    });
+
+    describe('initializer', () => {
+      test('runs once in each worker before its first task, with initargs', async () => {
+        const ex = fresh({
+          maxWorkers: 2,
+          initializer: (value: string) => {
+            const g = globalThis as { __tkInitRuns?: number; __tkInitValue?: string };
+            g.__tkInitRuns = (g.__tkInitRuns ?? 0) + 1;
+            g.__tkInitValue = value;
+          },
+          initargs: ['initialized'],
+        });
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            ex.submit(() => {
+              const g = globalThis as { __tkInitRuns?: number; __tkInitValue?: string };
+              return `${g.__tkInitValue}:${g.__tkInitRuns}`;
+            }),
+          ),
+        );
+        expect(new Set(results)).toEqual(new Set(['initialized:1']));
+      });
+
+      test('an initializer that throws fails the pending futures and breaks the executor', async () => {
+        const ex = fresh({
+          maxWorkers: 2,
+          initializer: () => {
+            throw new Error('initializer failed');
+          },
+        });
+        const futures = Array.from({ length: 10 }, (_, i) => ex.submit(mul, i, 1));
+        for (const f of futures) {
+          const error = await f.exception();
+          expect(error).toBeInstanceOf(BrokenExecutorError);
+        }
+        expect(() => ex.submit(mul, 1, 1)).toThrow(BrokenExecutorError);
+        await ex.shutdown();
+      });
+
+      test('a bad initializer or initargs is a TypeError at construction', () => {
+        expect(() => makeExecutor({ initializer: 42 as never })).toThrow(TypeError);
+        expect(() => makeExecutor({ initializer: () => 1, initargs: 'x' as never })).toThrow(TypeError);
+      });
+    });
+
+    describe('wait and asCompleted with running tasks', () => {
+      test('wait FIRST_COMPLETED returns as soon as one task finished', async () => {
+        const ex = fresh({ maxWorkers: 2 });
+        const gate = await openGate();
+        const blocked = ex.submit(gateTask, gate.path);
+        const quick = ex.submit(mul, 21, 2);
+        const { done, notDone } = await wait([blocked, quick], { returnWhen: FIRST_COMPLETED });
+        expect(done).toEqual(new Set([quick]));
+        expect(notDone).toEqual(new Set([blocked]));
+        gate.release();
+        await blocked;
+      });
+
+      test('wait FIRST_EXCEPTION returns at the first failure', async () => {
+        const ex = fresh({ maxWorkers: 2 });
+        const gate = await openGate();
+        const blocked = ex.submit(gateTask, gate.path);
+        const ok = ex.submit(mul, 2, 2);
+        const failing = ex.submit(failWith, 'first exception');
+        const { done, notDone } = await wait([blocked, ok, failing], { returnWhen: FIRST_EXCEPTION });
+        expect(done.has(failing)).toBe(true);
+        expect(notDone.has(blocked)).toBe(true);
+        gate.release();
+        await blocked;
+      });
+
+      test('wait ALL_COMPLETED waits for every task, failures included', async () => {
+        const futures = [shared.submit(failWith, 'x'), shared.submit(mul, 2, 21), shared.submit(mul, 1, 1)];
+        const { done, notDone } = await wait(futures, { returnWhen: ALL_COMPLETED });
+        expect(done).toEqual(new Set(futures));
+        expect(notDone.size).toBe(0);
+      });
+
+      test('wait with a timeout returns the partition without throwing', async () => {
+        const ex = fresh({ maxWorkers: 1 });
+        const gate = await openGate();
+        const blocked = ex.submit(gateTask, gate.path);
+        const { done, notDone } = await wait([blocked], { timeout: 30 });
+        expect(done.size).toBe(0);
+        expect(notDone).toEqual(new Set([blocked]));
+        gate.release();
+        await blocked;
+      });
+
+      test('asCompleted yields a done future once, then times out naming the unfinished count', async () => {
+        const ex = fresh({ maxWorkers: 2 });
+        const gate = await openGate();
+        const blocked = ex.submit(gateTask, gate.path);
+        const quick = ex.submit(mul, 3, 3);
+        await quick;
+        const seen: unknown[] = [];
+        const run = async (): Promise<void> => {
+          for await (const f of asCompleted([quick, blocked, quick], 50)) seen.push(f);
+        };
+        await expect(run()).rejects.toThrow('1 (of 2) futures unfinished');
+        expect(seen).toEqual([quick]);
+        gate.release();
+        await blocked;
+      });
+    });
+  });
+}

@@ -1,0 +1,196 @@
+/**
+ * ThreadPoolExecutor: the shared executor suite, plus what only threads have (CPython's
+ * test_thread_pool.py): thread names, the default maxWorkers, shared-memory blocking, batches that
+ * survive a death in their middle, stealing from a blocked batch, out-of-memory workers.
+ */
+import { afterEach, describe, expect, test } from '@jest/globals';
+import * as os from 'node:os';
+import { inspect } from 'node:util';
+import { ThreadPoolExecutor, type Executor } from 'threadkit/futures';
+import { BrokenThreadPoolError } from 'threadkit/errors';
+import { liveResources } from '../../lib/internal/tracking';
+import { describeExecutorSuite } from './executor-suite';
+
+describeExecutorSuite('ThreadPoolExecutor', (options) => new ThreadPoolExecutor(options));
+
+describe('ThreadPoolExecutor', () => {
+  const owned: Executor[] = [];
+  const make = (options?: ConstructorParameters<typeof ThreadPoolExecutor>[0]): ThreadPoolExecutor => {
+    const ex = new ThreadPoolExecutor(options);
+    owned.push(ex);
+    return ex;
+  };
+  afterEach(async () => {
+    for (const ex of owned.splice(0)) await ex.shutdown({ cancelFutures: true });
+  });
+
+  test('the default maxWorkers is min(32, availableParallelism + 4)', () => {
+    const ex = make();
+    expect(inspect(ex)).toContain(`maxWorkers=${Math.min(32, os.availableParallelism() + 4)}`);
+  });
+
+  test('threadNamePrefix names the worker threads, numbered from 0', async () => {
+    const ex = make({ maxWorkers: 1, threadNamePrefix: 'Crunch' });
+    const name = await ex.submit(() => require('threadkit/threading').currentThread().name);
+    expect(name).toBe('Crunch_0');
+  });
+
+  test('without a prefix threads are named ThreadPoolExecutor-<k>_<n>', async () => {
+    const ex = make({ maxWorkers: 1 });
+    const name = (await ex.submit(() => require('threadkit/threading').currentThread().name)) as string;
+    expect(name).toMatch(/^ThreadPoolExecutor-\d+_0$/);
+  });
+
+  test('a non-string threadNamePrefix is a TypeError', () => {
+    expect(() => new ThreadPoolExecutor({ threadNamePrefix: 5 as never })).toThrow(TypeError);
+  });
+
+  test('15 × maxWorkers tasks blocked in Atomics.wait start at most maxWorkers threads', async () => {
+    const maxWorkers = 3;
+    const ex = make({ maxWorkers });
+    const gate = new Int32Array(new SharedArrayBuffer(8));
+    const ARRIVED = 0;
+    const OPEN = 1;
+    const futures = Array.from({ length: 15 * maxWorkers }, () =>
+      ex.submit((g: Int32Array) => {
+        Atomics.add(g, 0, 1);
+        Atomics.notify(g, 0);
+        Atomics.wait(g, 1, 0, 20000);
+        return require('node:worker_threads').threadId as number;
+      }, gate),
+    );
+    // Wait (without blocking the event loop) until maxWorkers tasks are parked, then open the gate.
+    const deadline = Date.now() + 20000;
+    while (Atomics.load(gate, ARRIVED) < maxWorkers && Date.now() < deadline) {
+      const seen = Atomics.load(gate, ARRIVED);
+      await Atomics.waitAsync(gate, ARRIVED, seen, 1000).value;
+    }
+    Atomics.store(gate, OPEN, 1);
+    Atomics.notify(gate, OPEN);
+    const ids = new Set(await Promise.all(futures));
+    expect(ids.size).toBeLessThanOrEqual(maxWorkers);
+  });
+
+  test('a task queued behind a blocked one in the same batch is taken by an idle worker', async () => {
+    const ex = make({ maxWorkers: 2 });
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    // The first task waits until the ten others have run; with batching some of them sit in its
+    // batch, so they must be stolen by the other worker.
+    const waiter = ex.submit((c: Int32Array) => {
+      for (let seen = Atomics.load(c, 0); seen < 10; seen = Atomics.load(c, 0)) {
+        if (Atomics.wait(c, 0, seen, 20000) === 'timed-out') return 'stuck';
+      }
+      return 'released';
+    }, counter);
+    const others = Array.from({ length: 10 }, () =>
+      ex.submit((c: Int32Array) => {
+        Atomics.add(c, 0, 1);
+        Atomics.notify(c, 0);
+        return true;
+      }, counter),
+    );
+    expect(await waiter).toBe('released');
+    expect(await Promise.all(others)).toEqual(Array(10).fill(true));
+  });
+
+  test('results of a batch survive a death in its middle; the rest of the batch is re-run', async () => {
+    const ex = make({ maxWorkers: 1 });
+    const values = Array.from({ length: 40 }, (_, i) => i);
+    const futures = values.map((i) =>
+      ex.submit((x: number) => {
+        if (x === 20) process.exit(7);
+        return x * 10;
+      }, i),
+    );
+    const error = await futures[20].exception();
+    expect(error).toBeInstanceOf(BrokenThreadPoolError);
+    expect((error as Error).message).toContain('exit code 7');
+    for (const i of values) if (i !== 20) expect(await futures[i]).toBe(i * 10);
+  });
+
+  test('a worker out of memory fails only its task', async () => {
+    const ex = make({ maxWorkers: 1, resourceLimits: { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 } });
+    const hog = ex.submit(() => {
+      const keep: number[][] = [];
+      for (;;) keep.push(new Array(1e5).fill(1.5));
+    });
+    const after = ex.submit((x: number) => x + 1, 1);
+    const error = await hog.exception();
+    expect(error).toBeInstanceOf(BrokenThreadPoolError);
+    expect(await after).toBe(2);
+  });
+
+  test("a failed initializer's error is the cause of the BrokenThreadPoolError", async () => {
+    const ex = make({
+      maxWorkers: 1,
+      initializer: () => {
+        throw new RangeError('bad setup');
+      },
+    });
+    const error = (await ex.submit(() => 1).exception()) as BrokenThreadPoolError;
+    expect(error).toBeInstanceOf(BrokenThreadPoolError);
+    expect(error.message).toBe('a thread initializer failed, the thread pool is not usable anymore');
+    expect(error.cause).toBeInstanceOf(RangeError);
+    expect((error.cause as Error).message).toBe('bad setup');
+  });
+
+  test('workers that die before running anything (an initializer calling process.exit) break the executor instead of respawning forever', async () => {
+    const ex = make({ maxWorkers: 1, initializer: () => process.exit(1) });
+    const futures = [1, 2, 3].map((x) => ex.submit((v: number) => v, x));
+    for (const f of futures) {
+      const error = await f.exception();
+      expect(error).toBeInstanceOf(BrokenThreadPoolError);
+    }
+    expect(() => ex.submit((v: number) => v, 4)).toThrow(BrokenThreadPoolError);
+  });
+
+  test('shared memory passed to tasks is the same memory', async () => {
+    const ex = make({ maxWorkers: 2 });
+    const cells = new Int32Array(new SharedArrayBuffer(4 * 100));
+    await Promise.all(Array.from({ length: 100 }, (_, i) => ex.submit((c: Int32Array, k: number) => void Atomics.store(c, k, k * 2), cells, i)));
+    expect(Array.from(cells)).toEqual(Array.from({ length: 100 }, (_, i) => i * 2));
+  });
+
+  test('a shared array returned by a task is the same memory', async () => {
+    const ex = make({ maxWorkers: 1 });
+    const cells = new Int32Array(new SharedArrayBuffer(8));
+    const back = (await ex.submit((c: Int32Array) => c, cells)) as Int32Array;
+    Atomics.store(back, 1, 99);
+    expect(Atomics.load(cells, 1)).toBe(99);
+  });
+
+  test('a Lock passed to a task and returned from it is the same lock', async () => {
+    const { Lock } = await import('threadkit/threading');
+    const ex = make({ maxWorkers: 1 });
+    const lock = new Lock();
+    const back = await ex.submit((l: InstanceType<typeof Lock>) => {
+      l.acquireSync();
+      return l;
+    }, lock);
+    expect(lock.locked()).toBe(true);
+    (back as InstanceType<typeof Lock>).release();
+    expect(lock.locked()).toBe(false);
+  });
+
+  test('a big result goes back whole', async () => {
+    const ex = make({ maxWorkers: 1 });
+    const futures = [1, 2, 3].map((n) => ex.submit((k: number) => 'x'.repeat(200000 * k), n));
+    const lengths = (await Promise.all(futures)).map((s) => (s as string).length);
+    expect(lengths).toEqual([200000, 400000, 600000]);
+  });
+
+  test('after shutdown no worker thread of the executor is left', async () => {
+    const ex = make({ maxWorkers: 3, threadNamePrefix: 'Leftover' });
+    await Promise.all(Array.from({ length: 30 }, (_, i) => ex.submit((x: number) => x, i)));
+    expect(liveResources().some((r) => r.label === 'Leftover')).toBe(true);
+    await ex.shutdown();
+    expect(liveResources().some((r) => r.label === 'Leftover')).toBe(false);
+  });
+
+  test('inspect shows the state of the executor', async () => {
+    const ex = make({ maxWorkers: 3 });
+    expect(inspect(ex)).toBe('<ThreadPoolExecutor maxWorkers=3 pending=0 running=0>');
+    await ex.shutdown();
+    expect(inspect(ex)).toContain('shutdown');
+  });
+});
