@@ -47,8 +47,8 @@
 import { inspect } from 'node:util';
 import { BrokenExecutorError, RuntimeError } from '../errors';
 import type { Target } from '../target';
-import { decodeError, decodeValue, encodeArgs, encodeTarget, type EncodedOutcome, type EncodedTarget } from '../internal/transport';
-import { describe } from '../internal/shm/deadline';
+import { encodeArgs, type EncodedOutcome, type EncodedTarget } from '../internal/transport';
+import { decodeOutcome, encodeInitializer, TargetCache } from '../internal/executor/encoding';
 import { PendingQueue } from '../internal/executor/pending-queue';
 import type { WorkItem } from '../internal/executor/work-item';
 import type { WireInitializer } from '../internal/executor/run-item';
@@ -147,8 +147,7 @@ export abstract class Executor {
   readonly #whenStopped: Promise<void>;
   readonly #crossProcess: boolean;
   readonly #BrokenError: new (message?: string, options?: ErrorOptions) => BrokenExecutorError;
-  /** The target encoded last (see #encodeTarget). */
-  #lastTarget: EncodedTarget | undefined;
+  readonly #targets = new TargetCache();
 
   /** Maximum number of workers (validated positive integer). */
   protected readonly _maxWorkers: number;
@@ -159,16 +158,7 @@ export abstract class Executor {
     this._maxWorkers = positiveInteger(config.maxWorkers, 'maxWorkers', config.defaultMaxWorkers);
     this.#crossProcess = config.crossProcess;
     this.#BrokenError = config.BrokenError;
-    if (config.initializer !== undefined) {
-      const target = encodeTarget(config.initializer, 'initializer');
-      const initargs = config.initargs ?? [];
-      if (!Array.isArray(initargs)) {
-        throw new TypeError(`Expected \`initargs\` to be an array, got ${describe(initargs)}`);
-      }
-      this._initializer = { target, args: encodeArgs(initargs, { crossProcess: config.crossProcess }) };
-    } else if (config.initargs !== undefined && !Array.isArray(config.initargs)) {
-      throw new TypeError(`Expected \`initargs\` to be an array, got ${describe(config.initargs)}`);
-    }
+    this._initializer = encodeInitializer(config.initializer, config.initargs, config.crossProcess);
     this.#whenStopped = new Promise<void>((resolve, reject) => {
       this.#resolveStopped = resolve;
       this.#rejectStopped = reject;
@@ -185,7 +175,7 @@ export abstract class Executor {
    */
   submit<A extends unknown[], R>(fn: Target<A, R>, ...args: A): Future<Awaited<R>> {
     this.#checkOpen();
-    const target = this.#encodeTarget(fn);
+    const target = this.#targets.encode(fn);
     return this.#enqueue(target, encodeArgs(args, { crossProcess: this.#crossProcess }), false);
   }
 
@@ -204,7 +194,7 @@ export abstract class Executor {
     checkTimeout(timeout);
     const chunksize = positiveInteger(rawChunksize, 'chunksize', 1);
     this.#checkOpen();
-    const target = this.#encodeTarget(fn);
+    const target = this.#targets.encode(fn);
     const crossProcess = this.#crossProcess;
     return new MapIterator<T, Awaited<R>>({
       iterable,
@@ -230,6 +220,11 @@ export abstract class Executor {
     const wait = booleanOption(opts.wait, 'wait', true);
     const cancelFutures = booleanOption(opts.cancelFutures, 'cancelFutures', false);
     if (cancelFutures) {
+      // Python's workers take queued work as soon as it is submitted; ours get it at the end of the
+      // current synchronous stretch. Hand it out now, so that `shutdown({ cancelFutures: true })`
+      // right after a burst of submits still runs the tasks free workers would have started
+      // (CPython test_cancel_futures: some cancelled, some finished).
+      if (this.#broken === undefined && this.#pending.size > 0) this._onWork();
       // Items put back after a worker died are RUNNING and cannot be cancelled: they stay queued.
       const keep: WorkItem[] = [];
       for (const item of this.#pending.drain()) {
@@ -304,14 +299,7 @@ export abstract class Executor {
 
   /** Settles a taken item from the worker's outcome (decoding the value or error in this realm). */
   protected _complete(item: WorkItem, outcome: EncodedOutcome): void {
-    let ok = outcome.ok;
-    let value: unknown;
-    try {
-      value = outcome.ok ? decodeValue(outcome.value) : decodeError(outcome.error);
-    } catch (error) {
-      ok = false;
-      value = error;
-    }
+    const { ok, value } = decodeOutcome(outcome);
     this.#settle(item, ok, value);
   }
 
@@ -356,18 +344,6 @@ export abstract class Executor {
     if (this.#shutdown) throw new RuntimeError('cannot schedule new futures after shutdown');
   }
 
-  /**
-   * Encodes `fn`, returning the same EncodedTarget object for the same code: a loop that submits a
-   * fresh arrow function each time still yields one target, which a batch then sends once.
-   */
-  #encodeTarget(fn: unknown): EncodedTarget {
-    const target = encodeTarget(fn, 'fn');
-    const last = this.#lastTarget;
-    if (last !== undefined && sameTarget(last, target)) return last;
-    this.#lastTarget = target;
-    return target;
-  }
-
   #enqueue(target: EncodedTarget, args: unknown[], chunk: boolean): Future<any> {
     const future = new Future<any>();
     this.#pending.push({ future, target, args, chunk });
@@ -410,10 +386,4 @@ export abstract class Executor {
 /** Records that the executor saw a cancelled item's cancellation (CANCELLED → CANCELLED_AND_NOTIFIED). */
 function notifyCancelled(item: WorkItem): void {
   if (item.future._state === CANCELLED) item.future.setRunningOrNotifyCancel();
-}
-
-function sameTarget(a: EncodedTarget, b: EncodedTarget): boolean {
-  if (a === b) return true;
-  if (a.kind === 'source') return b.kind === 'source' && a.source === b.source && a.name === b.name;
-  return b.kind === 'module' && a.href === b.href && a.exportName === b.exportName;
 }

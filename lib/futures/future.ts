@@ -77,6 +77,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
   #callbacks: Array<(future: Future<any>) => unknown> | undefined;
   /** Internal listeners (waiters); they run before user callbacks. */
   #listeners: Set<Listener> | undefined;
+  /**
+   * Resolves when the future is done: one promise shared by every untimed waiter (`await future`,
+   * `result()`), so that awaiting 100 000 futures costs one promise each, not a promise, a
+   * listener and their closures per wait.
+   */
+  #donePromise: Promise<void> | undefined;
+  #resolveDone: (() => void) | undefined;
 
   /** True if the future was cancelled. */
   cancelled(): boolean {
@@ -235,6 +242,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }
     if (this.done()) return Promise.resolve();
     if (timeout === 0) return Promise.reject(new TimeoutError('the future did not finish within 0 ms'));
+    if (timeout === undefined || timeout === Infinity) {
+      return (this.#donePromise ??= new Promise<void>((resolve) => (this.#resolveDone = resolve)));
+    }
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const unsubscribe = this[kOnDone](() => {
@@ -256,6 +266,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const callbacks = this.#callbacks;
     this.#listeners = undefined;
     this.#callbacks = undefined;
+    const resolveDone = this.#resolveDone;
+    this.#resolveDone = undefined;
+    resolveDone?.();
     if (listeners !== undefined) for (const listener of listeners) listener();
     if (callbacks !== undefined) for (const fn of callbacks) this.#invoke(fn);
   }

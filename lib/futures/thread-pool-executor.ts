@@ -2,10 +2,13 @@
  * ThreadPoolExecutor: an {@link Executor} over a pool of worker threads (piscina underneath).
  *
  * Dispatch. The executor keeps its tasks in its own queue (so `cancel()` works until a worker takes
- * a task) and hands them to piscina as batches: one piscina task carries up to a fair share of the
- * queue, so a burst of small tasks costs one message round trip per batch instead of per task, and a
- * lone task goes out at once, alone (no batching delay when idle). At most `maxWorkers` batches are
- * out at a time, one per worker; piscina starts workers lazily, never more than `maxWorkers`.
+ * a task) and hands them to piscina as batches: once the work has proved fast (FAST_ITEM_MS per
+ * item), one piscina task carries up to a fair share of the queue, so a burst of small tasks costs
+ * one message round trip per batch instead of per task; slow or not yet measured work goes out one
+ * task per worker, so the rest stays cancellable (`shutdown({ cancelFutures: true })` cancels all
+ * but the running ones). A lone task goes out at once, alone (no batching delay when idle). At
+ * most `maxWorkers` batches are out at a time, one per worker; piscina starts workers lazily,
+ * never more than `maxWorkers`.
  *
  * Batch slots. Each batch in flight owns a slot of shared memory (`internal/executor/batch-slot`):
  * the worker claims items one by one from it and writes each result into it, so
@@ -17,6 +20,7 @@
  *   per-thread queue).
  */
 import * as os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import Piscina from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
 import { BrokenThreadPoolError } from '../errors';
@@ -76,6 +80,13 @@ const MAX_FAILED_STARTS = 3;
 /** Most items per batch: enough to make the per-message cost negligible, few enough to balance. */
 const BATCH_LIMIT = Math.min(1024, MAX_SLOT_ITEMS);
 
+/**
+ * A batch whose items took at most this long each (round trip included) counts as fast. Only fast
+ * work is batched: an item sent in a batch is RUNNING and can no longer be cancelled, so slow or
+ * not yet measured work goes out one item per worker and the rest stays cancellable in the queue.
+ */
+const FAST_ITEM_MS = 1;
+
 /** One batch in flight: its shared slot and its items. */
 interface Slot {
   readonly buffer: SharedArrayBuffer;
@@ -84,6 +95,8 @@ interface Slot {
   items: WorkItem[];
   /** Items `[0, end)` belong to this batch as far as the main side knows (lowered by steals). */
   end: number;
+  /** `performance.now()` when the batch was sent. */
+  sentAt: number;
 }
 
 /**
@@ -119,6 +132,8 @@ export class ThreadPoolExecutor extends Executor {
   #failedStarts = 0;
   /** Set when the pool was destroyed from outside (the leak check's kill). */
   #killed = false;
+  /** Whether the batch that finished last ran fast (see FAST_ITEM_MS); unknown work counts as slow. */
+  #recentFast = false;
 
   constructor(options?: ThreadPoolExecutorOptions) {
     const opts = optionsObject(options);
@@ -159,7 +174,7 @@ export class ThreadPoolExecutor extends Executor {
     for (;;) {
       const slot = this.#acquireSlot();
       if (slot === undefined) return;
-      let items = this._takeBatch(BATCH_LIMIT);
+      let items = this._takeBatch(this.#recentFast ? BATCH_LIMIT : 1);
       if (items.length === 0) items = this.#steal();
       if (items.length === 0) {
         this.#freeSlots.push(slot);
@@ -176,7 +191,7 @@ export class ThreadPoolExecutor extends Executor {
     if (this.#slotCount >= this._maxWorkers) return undefined;
     this.#slotCount++;
     const buffer = allocateSlot();
-    return { buffer, views: slotViews(buffer), items: [], end: 0 };
+    return { buffer, views: slotViews(buffer), items: [], end: 0, sentAt: 0 };
   }
 
   /**
@@ -207,6 +222,7 @@ export class ThreadPoolExecutor extends Executor {
   #send(slot: Slot, items: WorkItem[]): void {
     slot.items = items;
     slot.end = items.length;
+    slot.sentAt = performance.now();
     resetSlot(slot.views, items.length);
     this.#busySlots.add(slot);
     this.#ensurePool()
@@ -244,6 +260,7 @@ export class ThreadPoolExecutor extends Executor {
     } else {
       this.#failedStarts = 0;
     }
+    if (settled > 0) this.#recentFast = death === undefined && (performance.now() - slot.sentAt) / settled <= FAST_ITEM_MS;
     // Claimed-but-unreported cannot happen on success; on a death it is the one item failed above.
     const unstarted = items.slice(Math.max(settled, next), slot.end);
     this.#release(slot);

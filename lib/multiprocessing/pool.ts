@@ -5,7 +5,8 @@
 import { inspect } from 'node:util';
 import { RuntimeError, ValueError } from '../errors';
 import type { Target } from '../target';
-import { decodeError, decodeValue, encodeArgs, encodeTarget, type EncodedOutcome, type EncodedTarget } from '../internal/transport';
+import { encodeArgs, type EncodedTarget } from '../internal/transport';
+import { decodeOutcome, encodeInitializer, TargetCache } from '../internal/executor/encoding';
 import { describe } from '../internal/shm/deadline';
 import { optionsObject, positiveInteger } from '../internal/executor/options';
 import { Deque } from '../internal/process-pool/deque';
@@ -79,8 +80,7 @@ export class Pool {
   readonly #core: PoolCore<PoolTask>;
   /** Resolves when every child has exited, once close() or terminate() started the end. */
   #ended: Promise<void> | undefined;
-  /** Encoded targets by function or module reference: a function's source is encoded once. */
-  readonly #targets = new WeakMap<object, EncodedTarget>();
+  readonly #targets = new TargetCache();
 
   /**
    * @param processes number of child processes
@@ -90,12 +90,7 @@ export class Pool {
     this.#processes = rangeChecked(processes, 'processes', cpuCount());
     const opts = optionsObject(options);
     const maxTasksPerChild = opts.maxtasksperchild === undefined ? undefined : rangeChecked(opts.maxtasksperchild, 'maxtasksperchild', 1);
-    let initializer: { target: EncodedTarget; args: unknown[] } | undefined;
-    if (opts.initializer !== undefined) {
-      const initargs = opts.initargs ?? [];
-      if (!Array.isArray(initargs)) throw new TypeError(`Expected \`initargs\` to be an array, got ${describe(initargs)}`);
-      initializer = { target: encodeTarget(opts.initializer, 'initializer'), args: encodeArgs(initargs, { crossProcess: true }) };
-    }
+    const initializer = encodeInitializer(opts.initializer, opts.initargs, true);
     const execArgv = execArgvOption(opts.execArgv);
     this.#core = new PoolCore<PoolTask>(
       { maxWorkers: this.#processes, initializer, maxTasksPerChild, execArgv, label: 'Pool' },
@@ -109,7 +104,10 @@ export class Pool {
         requeue: (tasks) => {
           for (let i = tasks.length - 1; i >= 0; i--) this.#queue.unshift(tasks[i]);
         },
-        complete: (task, outcome) => settleFromOutcome(task, outcome),
+        complete: (task, outcome) => {
+          const { ok, value } = decodeOutcome(outcome);
+          task.settle(ok, value);
+        },
         fail: (task, error) => task.settle(false, error),
         broken: (error) => {
           for (const task of this.#queue.drain()) task.settle(false, error);
@@ -129,7 +127,7 @@ export class Pool {
    */
   applyAsync<R>(fn: Target, args: unknown[] = [], options?: AsyncResultCallbacks<R>): AsyncResult<R> {
     this.#checkRunning();
-    const target = this.#encodeTarget(fn);
+    const target = this.#targets.encode(fn);
     if (!Array.isArray(args)) throw new TypeError(`Expected \`args\` to be an array, got ${describe(args)}`);
     const encoded = encodeArgs(args, { crossProcess: true });
     const result = new AsyncResult<R>(callbacksOption(options));
@@ -159,8 +157,10 @@ export class Pool {
 
   /**
    * Applies `fn` to every item and yields the results in input order, each as soon as it and those
-   * before it are ready. The input is read at once; a task error is thrown at its position (later
-   * positions can still be read), an error of the input iterator after the items before it.
+   * before it are ready. The whole input is read at the call (as Python's task handler does), so an
+   * endless iterator never returns: use ProcessPoolExecutor's `map` for lazy input. A task error is
+   * thrown at its position (later positions can still be read); an error of the input iterator is
+   * thrown after the results of the whole chunks read before it (the chunk it broke is not run).
    */
   imap<T, R>(fn: Target, iterable: Iterable<T>, chunksize = 1): AsyncIterable<R> {
     return this.#imap<R>(fn, iterable, chunksize, true);
@@ -217,15 +217,6 @@ export class Pool {
     if (this.#core.broken !== null) throw this.#core.broken;
   }
 
-  #encodeTarget(fn: unknown): EncodedTarget {
-    if (typeof fn === 'function' || (typeof fn === 'object' && fn !== null)) {
-      let target = this.#targets.get(fn);
-      if (target === undefined) this.#targets.set(fn, (target = encodeTarget(fn, 'fn')));
-      return target;
-    }
-    return encodeTarget(fn, 'fn');
-  }
-
   #push(task: PoolTask): void {
     this.#queue.push(task);
     this.#core.schedule();
@@ -255,7 +246,7 @@ export class Pool {
 
   #mapAsync<R>(fn: Target, iterable: Iterable<unknown>, options: Partial<MapAsyncOptions<R>>, star: boolean): AsyncResult<R[]> {
     this.#checkRunning();
-    const target = this.#encodeTarget(fn);
+    const target = this.#targets.encode(fn);
     const items = itemsOf(iterable);
     const chunksize = options.chunksize === undefined
       ? Math.max(1, Math.ceil(items.length / (this.#processes * 4)))
@@ -275,7 +266,7 @@ export class Pool {
 
   #imap<R>(fn: Target, iterable: Iterable<unknown>, chunksize: number, ordered: boolean): AsyncIterable<R> {
     this.#checkRunning();
-    const target = this.#encodeTarget(fn);
+    const target = this.#targets.encode(fn);
     const size = rangeChecked(chunksize, 'chunksize', 1);
     // Read the input now, as Python's task handler does; an error of the iterator is yielded in turn.
     const items: unknown[] = [];
@@ -287,6 +278,9 @@ export class Pool {
       for (const item of iterable) items.push(item);
     } catch (error) {
       sourceError = { error };
+      // As Python's task handler: the chunk being read when the iterator failed is never run;
+      // the error takes its place.
+      items.length -= items.length % size;
     }
     const stream = new ResultStream<R>(Math.ceil(items.length / size) + (sourceError ? 1 : 0), ordered);
     this.#submitChunks(target, items, size, false, (start, ok, value) => stream.put(start / size, ok, value));
@@ -358,19 +352,6 @@ class ResultStream<R> implements AsyncIterableIterator<R> {
   [Symbol.asyncIterator](): this {
     return this;
   }
-}
-
-/** Decodes a child's outcome and settles the task. */
-function settleFromOutcome(task: PoolTask, outcome: EncodedOutcome): void {
-  let ok = outcome.ok;
-  let value: unknown;
-  try {
-    value = outcome.ok ? decodeValue(outcome.value) : decodeError(outcome.error);
-  } catch (error) {
-    ok = false;
-    value = error;
-  }
-  task.settle(ok, value);
 }
 
 /** A count argument: TypeError when not a number, ValueError (a RangeError) when below 1, as Python. */

@@ -11,6 +11,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import * as path from 'node:path';
+import { inspect } from 'node:util';
 import {
   ALL_COMPLETED,
   asCompleted,
@@ -162,6 +163,23 @@ export function describeExecutorSuite(name: string, makeExecutor: (options?: Sui
         ex.map(gateTask, Array.from({ length: 10 }, () => gate.path));
         await ex.shutdown({ wait: true });
         expect(gate.arrivals).toBe(10);
+      });
+
+      test('chunks of an async target, or of one that is async only sometimes, keep every result in order', async () => {
+        const values = Array.from({ length: 10 }, (_, i) => i);
+        const results: number[] = [];
+        for await (const r of shared.map(async (x: number) => x * 2, values, { chunksize: 3 })) results.push(r);
+        expect(results).toEqual(values.map((x) => x * 2));
+        const mixed = (x: number): number | Promise<number> => (x % 2 === 0 ? x + 1 : Promise.resolve(x + 1));
+        const out: number[] = [];
+        for await (const r of shared.map(mixed, values, { chunksize: 4 })) out.push(r);
+        expect(out).toEqual(values.map((x) => x + 1));
+      });
+
+      test('map left unconsumed does not stop shutdown from finishing (test_shutdown_race_issue12456)', async () => {
+        const ex = fresh({ maxWorkers: 2 });
+        ex.map((x: number) => String(x), [2, 2, 2]);
+        await ex.shutdown();
       });
 
       test('a chunksize below 1 or not an integer is a RangeError', () => {
@@ -380,12 +398,40 @@ export function describeExecutorSuite(name: string, makeExecutor: (options?: Sui
         gate.release();
         await stopped;
         const cancelled = futures.filter((f) => f.cancelled());
-        expect(cancelled.length).toBeGreaterThan(20);
+        // Slow (unmeasured) work goes out one task per worker: at most 5 had started.
+        expect(cancelled.length).toBeGreaterThanOrEqual(45);
         for (const f of futures.filter((f) => !f.cancelled())) {
           expect(f.done()).toBe(true);
           expect(await f.exception()).toBeNull();
         }
         for (const f of cancelled) await expect(f.result()).rejects.toThrow(CancelledError);
+      });
+
+      test('shutdown with cancelFutures right after the submits runs what free workers take and cancels the rest (test_cancel_futures)', async () => {
+        const ex = fresh({ maxWorkers: 5 });
+        const gate = await openGate();
+        const futures = Array.from({ length: 50 }, (_, i) => ex.submit(gateTask, gate.path, i));
+        const stopped = ex.shutdown({ cancelFutures: true });
+        gate.release();
+        await stopped;
+        const cancelled = futures.filter((f) => f.cancelled());
+        const others = futures.filter((f) => !f.cancelled());
+        expect(cancelled.length).toBeGreaterThan(20);
+        expect(others.length).toBeGreaterThan(0);
+        for (const f of others) {
+          expect(f.done()).toBe(true);
+          expect(await f.exception()).toBeNull();
+        }
+      });
+
+      test('shutdown waits for 50 slow tasks submitted right before it (test_hang_issue12364)', async () => {
+        const ex = fresh({ maxWorkers: 5 });
+        const gate = await openGate();
+        const futures = Array.from({ length: 50 }, (_, i) => ex.submit(gateTask, gate.path, i));
+        const stopped = ex.shutdown();
+        gate.release();
+        await stopped;
+        expect(await Promise.all(futures)).toEqual(Array.from({ length: 50 }, (_, i) => i));
       });
 
       test('shutdown without wait but with cancelFutures cancels the queue and still ends the workers', async () => {
@@ -509,7 +555,25 @@ export function describeExecutorSuite(name: string, makeExecutor: (options?: Sui
 
       test('a bad initializer or initargs is a TypeError at construction', () => {
         expect(() => makeExecutor({ initializer: 42 as never })).toThrow(TypeError);
+        expect(() => makeExecutor({ initializer: 42 as never })).toThrow(/`initializer`.*number 42/);
         expect(() => makeExecutor({ initializer: () => 1, initargs: 'x' as never })).toThrow(TypeError);
+        expect(() => makeExecutor({ initializer: () => 1, initargs: 'x' as never })).toThrow(/`initargs`.*string "x"/);
+        expect(() => makeExecutor({ initializer: () => 1, initargs: [Symbol('s')] })).toThrow(TypeError);
+        expect(() => makeExecutor({ initializer: () => 1, initargs: [Symbol('s')] })).toThrow(/`initargs`: argument 1/);
+      });
+
+      test('bad input starts nothing: no worker is left after a constructor or submit throws', async () => {
+        // Handles of workers and children (timers of other tests do not count).
+        const handles = (): number => process.getActiveResourcesInfo().filter((kind) => kind !== 'Timeout' && kind !== 'Immediate').length;
+        const before = handles();
+        for (const maxWorkers of [0, -1, 0.5, '12', NaN]) expect(() => makeExecutor({ maxWorkers: maxWorkers as never })).toThrow(/`maxWorkers`/);
+        const ex = fresh({ maxWorkers: 1 });
+        expect(() => ex.submit(42 as never)).toThrow(/`fn`.*number 42/);
+        expect(() => ex.submit((x: unknown) => x, Symbol('s'))).toThrow(/argument 1/);
+        expect(() => ex.map((x: unknown) => x, [1], { chunksize: 0 })).toThrow(/`chunksize`.*0/);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(handles()).toBeLessThanOrEqual(before);
+        expect(inspect(ex)).toMatch(/pending=0 running=0/);
       });
     });
 

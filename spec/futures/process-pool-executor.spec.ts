@@ -6,6 +6,7 @@ import { Lock } from 'threadkit/threading';
 import { TASKS } from '../fixtures/process-tasks';
 import { RENDEZVOUS, Rendezvous } from '../fixtures/process-rendezvous';
 import { stillPresent } from '../fixtures/process-reaped';
+import { Gate } from '../fixtures/futures-gate';
 import { describeExecutorSuite } from './executor-suite';
 
 describeExecutorSuite('ProcessPoolExecutor', (options) => new ProcessPoolExecutor(options));
@@ -104,6 +105,23 @@ describe('ProcessPoolExecutor options', () => {
   test('maxWorkers defaults to the available parallelism', async () => {
     const executor = make();
     expect(inspect(executor)).toContain(`maxWorkers=${require('node:os').availableParallelism()}`);
+  });
+
+  test('a burst of slow calls of a function that was fast is spread over every child', async () => {
+    const executor = make({ maxWorkers: 2 });
+    const pidAfterGate = fromModule<[string | null], number>(TASKS, 'pidAfterGate');
+    // Each starting child takes one of these (the first round also loads the module in each);
+    // after the second round the target is known fast.
+    for (let round = 0; round < 2; round++) await Promise.all([executor.submit(pidAfterGate, null), executor.submit(pidAfterGate, null)]);
+    const gate = await Gate.open();
+    try {
+      const held = Array.from({ length: 8 }, () => executor.submit(pidAfterGate, gate.path));
+      await gate.waitArrivals(2, 10_000);
+      gate.release();
+      expect(new Set(await Promise.all(held)).size).toBe(2);
+    } finally {
+      await gate.close();
+    }
   });
 
   test('maxTasksPerChild 3 gives the fourth task a new process', async () => {

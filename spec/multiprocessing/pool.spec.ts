@@ -159,6 +159,25 @@ describe('Pool shared by several tests (CPython _TestPool)', () => {
     await expect(chunked.next()).rejects.toThrow('SayWhenError');
   });
 
+  test('imap drops the chunk the input iterator failed in and throws at its place (test_imap_handle_iterable_exception)', async () => {
+    const byTwo = pool.imap(sqr, throwingAt(20, 7), 2)[Symbol.asyncIterator]();
+    for (let i = 0; i < 6; i++) expect((await byTwo.next()).value).toBe(i * i);
+    await expect(byTwo.next()).rejects.toThrow('SayWhenError');
+    const byFour = pool.imap(sqr, throwingAt(20, 7), 4)[Symbol.asyncIterator]();
+    for (let i = 0; i < 4; i++) expect((await byFour.next()).value).toBe(i * i);
+    await expect(byFour.next()).rejects.toThrow('SayWhenError');
+    expect((await byFour.next()).done).toBe(true);
+  });
+
+  test('map rejects with an error of the input iterator, at its first item or later (test_map_handle_iterable_exception)', async () => {
+    await expect(pool.map(sqr, throwingAt(1, 0), 1)).rejects.toThrow('SayWhenError');
+    await expect(pool.map(sqr, throwingAt(1, 0), 1)).rejects.toThrow('SayWhenError');
+    await expect(pool.map(sqr, throwingAt(10, 3), 1)).rejects.toThrow('SayWhenError');
+    const special = { [Symbol.iterator]: () => ({ next: (): IteratorResult<number> => { throw new Error('SayWhenError'); } }) };
+    await expect(pool.map(sqr, special, 1)).rejects.toThrow('SayWhenError');
+    expect(await pool.map(sqr, [3])).toEqual([9]);
+  });
+
   test('imapUnordered yields every result once, in any order', async () => {
     const values = await collect(pool.imapUnordered<number, number>(sqr, range(100)));
     expect(values.sort((a, b) => a - b)).toEqual(range(100).map((x) => x * x));
@@ -171,6 +190,14 @@ describe('Pool shared by several tests (CPython _TestPool)', () => {
     const it = pool.imapUnordered(sqr, throwingAt(20, 10), 1)[Symbol.asyncIterator]();
     for (let i = 0; i < 10; i++) expect(expected.has((await it.next()).value)).toBe(true);
     await expect(it.next()).rejects.toThrow('SayWhenError');
+    // Chunked, as CPython: every value yielded belongs to the input, and the error comes before 20 values.
+    const all = new Set(range(20).map((x) => x * x));
+    const chunked = pool.imapUnordered(sqr, throwingAt(20, 7), 2)[Symbol.asyncIterator]();
+    let seen = 0;
+    await expect((async () => {
+      for (; seen < 20; seen++) expect(all.delete((await chunked.next()).value)).toBe(true);
+    })()).rejects.toThrow('SayWhenError');
+    expect(seen).toBe(6);
   });
 
   test('applyAsync calls callback exactly once, before the result is ready', async () => {

@@ -92,7 +92,8 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
 
   next(): Promise<IteratorResult<R>> {
     const result = this.#chain.then(() => this.#next());
-    this.#chain = result.catch(noop);
+    // The chain must not hold the IteratorResult: that would keep the last yielded value alive.
+    this.#chain = result.then(noop, noop);
     return result;
   }
 
@@ -101,13 +102,13 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
       await this.#close();
       return DONE;
     });
-    this.#chain = result.catch(noop);
+    this.#chain = result.then(noop, noop);
     return result;
   }
 
   async #next(): Promise<IteratorResult<R>> {
     if (this.#closed) return DONE;
-    if (this.#bufferIndex < this.#buffer.length) return { value: this.#buffer[this.#bufferIndex++], done: false };
+    if (this.#bufferIndex < this.#buffer.length) return { value: this.#takeBuffered(), done: false };
     while (this.#inflight.length === 0) {
       if (this.#sourceError !== undefined) {
         const { error } = this.#sourceError;
@@ -138,8 +139,15 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
     }
     if (this.#chunksize === 1) return { value: value as R, done: false };
     this.#buffer = value as R[];
-    this.#bufferIndex = 1;
-    return { value: this.#buffer[0], done: false };
+    this.#bufferIndex = 0;
+    return { value: this.#takeBuffered(), done: false };
+  }
+
+  /** The next value of the current chunk; the chunk forgets it (no reference to a yielded result is kept). */
+  #takeBuffered(): R {
+    const value = this.#buffer[this.#bufferIndex];
+    this.#buffer[this.#bufferIndex++] = undefined as R;
+    return value;
   }
 
   /** Reads and submits items until the window is full or the source ends. Never rejects. */

@@ -177,7 +177,12 @@ export class PoolCore<J extends PoolJob> {
       else if (worker.state === 'starting') starting++;
     }
     for (const worker of this.#workers) {
-      if (worker.state === 'starting' && this.#closing && this.#owner.pendingCount() === 0) worker.retire();
+      if (worker.state === 'starting') {
+        if (worker.inFlight.length === 0 && this.#owner.pendingCount() > 0) this.#reserve(worker, max);
+        else if (worker.inFlight.length === 0 && this.#closing) worker.retire();
+        if (this.#broken !== null) return;
+        continue;
+      }
       if (worker.state !== 'ready') continue;
       if (this.#owner.pendingCount() > 0) this.#feed(worker, ready, max);
       if (this.#broken !== null) return;
@@ -186,35 +191,57 @@ export class PoolCore<J extends PoolJob> {
         else if (this.#closing && this.#owner.pendingCount() === 0) worker.retire();
       }
     }
-    // Start children for the jobs still waiting; each starting child will take one of them.
-    const pending = this.#owner.pendingCount();
-    let live = ready + starting;
-    for (let demand = pending - starting; demand > 0 && live < this.#options.maxWorkers; demand--, live++) {
-      this.#workers.add(new WorkerProcess<J>(this.#init, this.#options.execArgv ?? [], this.#options.label, this.#events));
+    // Start children for the jobs still waiting; each takes its first job at once (see #reserve).
+    for (let live = ready + starting; this.#owner.pendingCount() > 0 && live < this.#options.maxWorkers; live++) {
+      const worker = new WorkerProcess<J>(this.#init, this.#options.execArgv ?? [], this.#options.label, this.#events);
+      this.#workers.add(worker);
+      this.#reserve(worker, max);
+      if (this.#broken !== null) return;
     }
+    const pending = this.#owner.pendingCount();
     for (const worker of this.#workers) {
       if (worker.state === 'ready' || worker.state === 'starting') worker.setReferenced(pending > 0 || worker.inFlight.length > 0);
     }
     this.#checkAllExited();
   }
 
+  /**
+   * Gives a starting child its first job right away (the child runs it once its initializer is
+   * done): as Python's call queue, work that a child is being started for is RUNNING, so
+   * `shutdown({ cancelFutures: true })` right after the submits cancels only the rest.
+   */
+  #reserve(worker: WorkerProcess<J>, max: number | undefined): void {
+    if (max !== undefined && worker.assigned >= max) return;
+    this.#send(worker, this.#owner.take(1));
+  }
+
+  /** Sends jobs to a child; a job whose arguments cannot be sent fails on its own. */
+  #send(worker: WorkerProcess<J>, jobs: J[]): void {
+    if (jobs.length === 0) return;
+    const failed = worker.sendTasks(jobs, jobs.map((job) => this.#fast.get(this.#key(job.target)) === true));
+    for (const { job, error } of failed) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#owner.fail(job, new TypeError(`an argument of the task cannot be sent to a child process: ${message}`));
+    }
+  }
+
   /** Sends `worker` as many queued jobs as it may take now. */
   #feed(worker: WorkerProcess<J>, readyCount: number, max: number | undefined): void {
-    for (;;) {
-      const pending = this.#owner.pendingCount();
-      if (pending === 0 || (max !== undefined && worker.assigned >= max)) return;
+    // A child's share of the queue is fixed at entry: re-computing it from what is left after each
+    // batch would hand one child the whole burst (a known-fast function that turns slow on new
+    // input would then run on one core while the other children idle).
+    let share = Math.ceil(this.#owner.pendingCount() / readyCount);
+    while (share > 0) {
+      if (this.#owner.pendingCount() === 0 || (max !== undefined && worker.assigned >= max)) return;
       const inFlight = worker.inFlight.length;
       // Slow (or unmeasured) work goes only to an idle child; fast work queues up behind fast work.
       if (inFlight > 0 && !(this.#recentFast && worker.slowInFlight === 0 && inFlight < PIPELINE_DEPTH)) return;
-      let limit = this.#recentFast ? Math.min(MAX_BATCH, PIPELINE_DEPTH - inFlight, Math.ceil(pending / readyCount)) : 1;
+      let limit = this.#recentFast ? Math.min(MAX_BATCH, PIPELINE_DEPTH - inFlight, share) : 1;
       if (max !== undefined) limit = Math.min(limit, max - worker.assigned);
       const jobs = this.#owner.take(limit);
       if (jobs.length === 0) return; // only cancelled jobs were left
-      const failed = worker.sendTasks(jobs, jobs.map((job) => this.#fast.get(this.#key(job.target)) === true));
-      for (const { job, error } of failed) {
-        const message = error instanceof Error ? error.message : String(error);
-        this.#owner.fail(job, new TypeError(`an argument of the task cannot be sent to a child process: ${message}`));
-      }
+      share -= jobs.length;
+      this.#send(worker, jobs);
     }
   }
 
@@ -241,6 +268,12 @@ export class PoolCore<J extends PoolJob> {
     const how = signal !== null ? `signal ${signal}` : `exit code ${code}`;
     if (this.#terminated || this.#broken !== null) {
       // Their jobs were failed when the pool was terminated or broke.
+    } else if (!this.#everReady.has(worker) && !worker.endedByPool) {
+      // A child that cannot even start would be respawned forever: the pool is broken instead.
+      // Its reserved job never started; #break fails the queue and the other children's jobs.
+      const error = new BrokenProcessPoolError(`a child process (pid ${worker.pid}) exited before it was ready (${how}); the process pool is not usable anymore`);
+      for (const sent of lost) this.#owner.fail(sent.job, error);
+      this.#break(error);
     } else if (lost.length > 0) {
       // protocol.ts: lost[0] was running; unless the child flushed while exiting, when lost[0] is
       // fast, the fast jobs right after it may have run with results held, so they are failed too.
@@ -253,8 +286,6 @@ export class PoolCore<J extends PoolJob> {
         this.#owner.fail(lost[i].job, error);
       }
       this.#recentFast = false;
-    } else if (!this.#everReady.has(worker) && !worker.endedByPool) {
-      this.#break(new BrokenProcessPoolError(`a child process (pid ${worker.pid}) exited before it was ready (${how}); the process pool is not usable anymore`));
     }
     this.#pump();
     this.#checkAllExited();

@@ -125,6 +125,9 @@ async function loadModule(href: string): Promise<unknown> {
   }
 }
 
+/** Module targets already resolved, by `href#exportName`: later calls find them synchronously. */
+const resolvedTargets = new Map<string, AnyFunction>();
+
 async function resolveModuleTarget(target: Extract<EncodedTarget, { kind: 'module' }>): Promise<AnyFunction> {
   let loading = modules.get(target.href);
   if (loading === undefined) {
@@ -147,6 +150,7 @@ async function resolveModuleTarget(target: Extract<EncodedTarget, { kind: 'modul
   if (typeof fn !== 'function') {
     throw new TypeError(`module ${fileURLToPath(target.href)} has no exported function ${JSON.stringify(target.exportName)} (got ${typeof fn})`);
   }
+  resolvedTargets.set(`${target.href}#${target.exportName}`, fn as AnyFunction);
   return fn as AnyFunction;
 }
 
@@ -173,13 +177,63 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * objects become handles) but not checked: the channel that sends it reports what cannot go.
  */
 export async function invoke(target: EncodedTarget, encodedArgs: unknown[], thisArg?: unknown): Promise<EncodedOutcome> {
+  return invokeSync(target, encodedArgs, thisArg);
+}
+
+/**
+ * As {@link invoke}, but synchronous when it can be: a function target, or a module target already
+ * loaded in this thread, that returns a non-thenable gives its outcome at once (no microtask hops,
+ * which a worker running many small tasks in a row would pay per task). Otherwise (a module still to
+ * load, an async target) a Promise of the outcome, which never rejects.
+ */
+export function invokeSync(target: EncodedTarget, encodedArgs: unknown[], thisArg?: unknown): EncodedOutcome | Promise<EncodedOutcome> {
+  let fn: AnyFunction | undefined;
   try {
-    const fn = target.kind === 'source' ? compile(target) : await resolveModuleTarget(target);
-    let value = fn.apply(thisArg, decodeArgs(encodedArgs));
-    if (isThenable(value)) value = await value;
+    fn = target.kind === 'source' ? compile(target) : resolvedTargets.get(`${target.href}#${target.exportName}`);
+  } catch (error) {
+    return failure(target, error);
+  }
+  if (fn === undefined) return loadAndCall(target as Extract<EncodedTarget, { kind: 'module' }>, encodedArgs, thisArg);
+  return invokeResolved(target, fn, encodedArgs, thisArg);
+}
+
+async function loadAndCall(target: Extract<EncodedTarget, { kind: 'module' }>, encodedArgs: unknown[], thisArg: unknown): Promise<EncodedOutcome> {
+  let fn: AnyFunction;
+  try {
+    fn = await resolveModuleTarget(target);
+  } catch (error) {
+    return failure(target, error);
+  }
+  return invokeResolved(target, fn, encodedArgs, thisArg);
+}
+
+function invokeResolved(target: EncodedTarget, fn: AnyFunction, encodedArgs: unknown[], thisArg: unknown): EncodedOutcome | Promise<EncodedOutcome> {
+  let value: unknown;
+  try {
+    value = fn.apply(thisArg, decodeArgs(encodedArgs));
+  } catch (error) {
+    return failure(target, error);
+  }
+  return isThenable(value) ? settleLater(target, value) : success(target, value);
+}
+
+async function settleLater(target: EncodedTarget, value: PromiseLike<unknown>): Promise<EncodedOutcome> {
+  try {
+    return success(target, await value);
+  } catch (error) {
+    return failure(target, error);
+  }
+}
+
+function success(target: EncodedTarget, value: unknown): EncodedOutcome {
+  try {
     return { ok: true, value: encodeValue(value) };
   } catch (error) {
-    if (target.kind === 'source') addHint(error);
-    return { ok: false, error: encodeError(error) };
+    return failure(target, error);
   }
+}
+
+function failure(target: EncodedTarget, error: unknown): EncodedOutcome {
+  if (target.kind === 'source') addHint(error);
+  return { ok: false, error: encodeError(error) };
 }

@@ -9,10 +9,10 @@
  * reply `{ initError }` without running anything.
  */
 import { workerData } from 'node:worker_threads';
-import { encodeError, type EncodedError } from '../transport';
+import { encodeError, type EncodedError, type EncodedOutcome } from '../transport';
 import { runInitializer, runItem, type WireInitializer } from '../executor/run-item';
 import type { WireBatch } from '../executor/work-item';
-import { claim, closeClaims, slotViews, writeResult } from '../executor/batch-slot';
+import { claim, closeClaims, slotViews, writeResult, type SlotViews } from '../executor/batch-slot';
 import { setCurrentThread } from './context';
 import { installDirectStdio } from './direct-stdio';
 
@@ -47,31 +47,49 @@ const WORKER_NUMBER = 0;
 const data = workerData as PoolThreadData;
 setCurrentThread(`${data.namePrefix}_${Atomics.add(data.counter, WORKER_NUMBER, 1)}`, false);
 
-let initialized: Promise<EncodedError | undefined> | undefined;
+/** The initializer's run: pending, then its error (or null) once done. */
+let initializing: Promise<void> | undefined;
+let initError: EncodedError | null | undefined;
 
-function initialize(): Promise<EncodedError | undefined> {
+function initialize(): Promise<void> {
   const init = data.initializer;
-  if (init === undefined) return Promise.resolve(undefined);
-  return runInitializer(init).then((outcome) => (outcome.ok ? undefined : outcome.error));
+  if (init === undefined) {
+    initError = null;
+    return Promise.resolve();
+  }
+  return runInitializer(init).then((outcome) => {
+    initError = outcome.ok ? null : outcome.error;
+  });
 }
 
-export default async function runBatch(task: PoolThreadTask): Promise<PoolThreadReply> {
-  const initError = await (initialized ??= initialize());
-  if (initError !== undefined) return { initError };
-  const views = slotViews(task.buffer);
-  const { batch } = task;
+/** Piscina's handler: synchronous while the items are (piscina awaits whatever it returns). */
+export default function runBatch(task: PoolThreadTask): PoolThreadReply | Promise<PoolThreadReply> {
+  if (initError === undefined) return (initializing ??= initialize()).then(() => runBatch(task));
+  if (initError !== null) return { initError };
+  return runFrom(slotViews(task.buffer), task.batch);
+}
+
+/** Claims and runs items until none is left; continues asynchronously after an async item. */
+function runFrom(views: SlotViews, batch: WireBatch): PoolThreadReply | Promise<PoolThreadReply> {
   for (let i = claim(views.header); i >= 0; i = claim(views.header)) {
-    const outcome = await runItem(batch, batch.items[i]);
-    const ok = outcome.ok;
-    const value = outcome.ok ? outcome.value : outcome.error;
-    const status = writeResult(views, ok, value);
-    if (status === 'written') continue;
-    // Results must stay in item order, and the ones after this would have to follow it in the
-    // reply, out of reach of a later death: end the batch here; the main side re-queues the rest.
-    closeClaims(views.header);
-    return { tail: [status === 'unserializable' ? sendable(ok, value) : { ok, value }] };
+    const outcome = runItem(batch, batch.items[i]);
+    if (outcome instanceof Promise) return outcome.then((later) => record(views, later) ?? runFrom(views, batch));
+    const reply = record(views, outcome);
+    if (reply !== undefined) return reply;
   }
   return { tail: [] };
+}
+
+/** Writes an item's outcome to the slot; the final reply when the batch must end here. */
+function record(views: SlotViews, outcome: EncodedOutcome): PoolThreadReply | undefined {
+  const ok = outcome.ok;
+  const value = outcome.ok ? outcome.value : outcome.error;
+  const status = writeResult(views, ok, value);
+  if (status === 'written') return undefined;
+  // Results must stay in item order, and the ones after this would have to follow it in the
+  // reply, out of reach of a later death: end the batch here; the main side re-queues the rest.
+  closeClaims(views.header);
+  return { tail: [status === 'unserializable' ? sendable(ok, value) : { ok, value }] };
 }
 
 /** The outcome itself when postMessage can send it, else a TypeError saying why not. */

@@ -8,7 +8,7 @@
 import * as v8 from 'node:v8';
 import { performance } from 'node:perf_hooks';
 import { encodeError, type EncodedOutcome } from '../transport';
-import { runInitializer, runItem } from '../executor/run-item';
+import { runInitializer, runItem, type MaybeOutcome } from '../executor/run-item';
 import type { WireBatch, WireItem } from '../executor/work-item';
 import { MAX_HELD_RESULTS, MAX_HOLD_MS, type ChildMessage, type ParentMessage, type ResultRecord } from '../process-pool/protocol';
 
@@ -28,6 +28,8 @@ let queue: Task[] = [];
 let head = 0;
 let draining = false;
 let ready: Promise<void> = Promise.resolve();
+/** Set once the initializer has run (tasks wait for it). */
+let isReady = false;
 
 /** Finished results not yet sent, and when the oldest of them finished. */
 let held: ResultRecord[] = [];
@@ -69,17 +71,26 @@ function scheduleFlush(): void {
   });
 }
 
-async function run(task: Task): Promise<EncodedOutcome> {
+/** Runs a task: its outcome now when it is synchronous (see `invokeSync`), else a Promise of it. */
+function run(task: Task): MaybeOutcome {
   try {
-    return await runItem(task.batch, task.item);
+    const outcome = runItem(task.batch, task.item);
+    return outcome instanceof Promise ? outcome.catch((error): EncodedOutcome => ({ ok: false, error: encodeError(error) })) : outcome;
   } catch (error) {
     return { ok: false, error: encodeError(error) };
   }
 }
 
-async function drain(): Promise<void> {
+/**
+ * Runs the queued tasks in order: synchronously while they are, continuing after an async task
+ * settles (a microtask hop per small task would cost more than the task).
+ */
+function drain(): void {
   draining = true;
-  await ready;
+  if (!isReady) {
+    void ready.then(drain);
+    return;
+  }
   while (head < queue.length) {
     const task = queue[head];
     queue[head++] = undefined as never;
@@ -87,19 +98,31 @@ async function drain(): Promise<void> {
     // during it cannot be mistaken for a death during an earlier, finished task (and vice versa).
     if (held.length > 0 && (!task.fast || held.length >= MAX_HELD_RESULTS || performance.now() - heldSince > MAX_HOLD_MS)) flush();
     const start = performance.now();
-    const outcome = await run(task);
-    const end = performance.now();
-    if (held.length === 0) heldSince = end;
-    held.push([task.id, outcome, end - start]);
-    // The result of a task not marked fast is never held across the start of the next task: a
-    // death during that next task must not leave the parent in doubt about which one was running.
-    if (!task.fast) flush();
-    else scheduleFlush();
+    const outcome = run(task);
+    if (outcome instanceof Promise) {
+      void outcome.then((later) => {
+        finished(task, start, later);
+        drain();
+      });
+      return;
+    }
+    finished(task, start, outcome);
   }
   queue = [];
   head = 0;
   draining = false;
   flush();
+}
+
+/** Holds (or sends) a finished task's result. */
+function finished(task: Task, start: number, outcome: EncodedOutcome): void {
+  const end = performance.now();
+  if (held.length === 0) heldSince = end;
+  held.push([task.id, outcome, end - start]);
+  // The result of a task not marked fast is never held across the start of the next task: a
+  // death during that next task must not leave the parent in doubt about which one was running.
+  if (!task.fast) flush();
+  else scheduleFlush();
 }
 
 async function initialize(message: Extract<ParentMessage, { type: 'init' }>): Promise<void> {
@@ -111,6 +134,7 @@ async function initialize(message: Extract<ParentMessage, { type: 'init' }>): Pr
       return new Promise<never>(() => {});
     }
   }
+  isReady = true;
   send({ type: 'ready' });
 }
 
@@ -126,7 +150,7 @@ process.on('message', (message: ParentMessage) => {
       if (!fast) nextSlow++;
       queue.push({ id: first + i, batch, item: items[i], fast });
     }
-    if (!draining) void drain();
+    if (!draining) drain();
   }
 });
 

@@ -1,0 +1,442 @@
+/**
+ * The micro benchmarks: each measures one cost of threadkit and the same cost of its peers
+ * (CPython's threading and concurrent.futures, piscina, workerpool, tinypool, async-mutex), in
+ * the same run, so the report can print them side by side as ratios.
+ *
+ * Every cross-thread benchmark coordinates through shared memory, and every blocking wait has a
+ * deadline, so a broken primitive shows up as an error row instead of a hung run.
+ */
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Mutex } from 'async-mutex';
+import Piscina from 'piscina';
+import * as workerpool from 'workerpool';
+import type { Event as TkEvent, Lock as TkLock, Semaphore as TkSemaphore } from 'threadkit/threading';
+import type { Executor } from 'threadkit/futures';
+import { median } from '../lib/measure';
+import type { MicroBench, MicroRow } from '../lib/results';
+import { TASKS_PATH, futures, reason, targets, threading } from '../lib/threadkit';
+import { fib } from '../workloads/tasks';
+import { SHUTDOWN_LIMIT_MS, within } from '../lib/within';
+import type { MicroSizes } from './sizes';
+
+/** What a benchmark gets: sizes, pool size, and the CPython numbers measured before it. */
+export interface MicroContext {
+  readonly sizes: MicroSizes;
+  readonly workers: number;
+  readonly quick: boolean;
+  /** CPython results by micro.py name (lock, event, …), absent when python3 is missing or skipped. */
+  readonly python: Readonly<Record<string, Record<string, number | boolean>>> | null;
+  /** Runs `tsx benchmarks/micro/child.ts args…` and parses its JSON. */
+  child(args: readonly string[]): Promise<Record<string, number>>;
+}
+
+export interface MicroDef extends Omit<MicroBench, 'rows'> {
+  /** micro.py benchmark names this one needs. */
+  readonly python: readonly string[];
+  run(ctx: MicroContext): Promise<MicroRow[]>;
+}
+
+const TRIVIAL_WORKER = path.resolve(__dirname, '../peers/trivial.cjs');
+const WORKERPOOL_TRIVIAL = path.resolve(__dirname, '../peers/workerpool-trivial.cjs');
+const PISCINA_TASKS = path.resolve(__dirname, '../peers/piscina-tasks.cjs');
+/** Longest any single cross-thread wait may take before the benchmark gives up (ms). */
+const WAIT_LIMIT_MS = 30_000;
+
+/** Longest one row's measurement may take before it counts as hung. */
+const ROW_LIMIT_MS = 180_000;
+
+/** One row: runs `measure`, or records why it could not (an error, or no answer in ROW_LIMIT_MS). */
+async function row(bench: string, impl: string, isThreadkit: boolean, measure: () => Promise<number | null> | number | null, note?: string): Promise<MicroRow> {
+  try {
+    const value = await within(Promise.resolve().then(measure), ROW_LIMIT_MS, `${impl} (${bench})`);
+    return { bench, impl, threadkit: isThreadkit, value, ...(note ? { note } : {}) };
+  } catch (error) {
+    return { bench, impl, threadkit: isThreadkit, value: null, error: reason(error) };
+  }
+}
+
+/** A CPython row from micro.py's output (`field` of benchmark `name`). */
+function py(ctx: MicroContext, bench: string, impl: string, name: string, field: string): Promise<MicroRow> | null {
+  if (!ctx.python) return null;
+  return row(bench, impl, false, () => {
+    const value = ctx.python?.[name]?.[field];
+    if (typeof value !== 'number') throw new Error(`micro.py gave no ${name}.${field}`);
+    return value;
+  });
+}
+
+/** Rows are built lazily so that each measurement starts only after the previous one ended. */
+function sequence(...makers: Array<() => Promise<MicroRow> | null>): Promise<MicroRow[]> {
+  return (async () => {
+    const out: MicroRow[] = [];
+    for (const make of makers) {
+      const r = make();
+      if (r) out.push(await r);
+    }
+    return out;
+  })();
+}
+
+function waitOk(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`${what} timed out after ${WAIT_LIMIT_MS} ms`);
+}
+
+/** Problems that did not spoil a measurement (a pool that would not shut down); runMicro reports them. */
+export const warnings: string[] = [];
+
+function warn(error: unknown): void {
+  const text = reason(error);
+  if (!warnings.includes(text)) warnings.push(text);
+}
+
+// ── executors shared by several benchmarks ───────────────────────────────────────────────────
+
+type Kind = 'threads' | 'processes';
+
+async function withExecutor<T>(kind: Kind, workers: number, use: (executor: Executor) => Promise<T>): Promise<T> {
+  const { ThreadPoolExecutor, ProcessPoolExecutor } = await futures();
+  const executor = kind === 'threads' ? new ThreadPoolExecutor({ maxWorkers: workers }) : new ProcessPoolExecutor({ maxWorkers: workers });
+  try {
+    // Warm: start every worker before timing.
+    await Promise.all(Array.from({ length: workers }, (_, i) => executor.submit((x: number) => x + 1, i).result()));
+    return await use(executor);
+  } finally {
+    await within(executor.shutdown({ wait: true }), SHUTDOWN_LIMIT_MS, `${kind === 'threads' ? 'ThreadPoolExecutor' : 'ProcessPoolExecutor'} shutdown`).catch(warn);
+  }
+}
+
+const inc = (x: number): number => x + 1;
+
+async function inFlight(executor: Executor, n: number): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: n }, (_, i) => executor.submit(inc, i).result()));
+  return n / ((performance.now() - t0) / 1000);
+}
+
+async function oneAtATime(executor: Executor, n: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await executor.submit(inc, i).result();
+  return ((performance.now() - t0) * 1000) / n;
+}
+
+interface Peer {
+  run(x: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function withPeer<T>(name: 'piscina' | 'workerpool' | 'tinypool', workers: number, use: (peer: Peer) => Promise<T>): Promise<T> {
+  let peer: Peer;
+  if (name === 'piscina') {
+    const pool = new Piscina({ filename: TRIVIAL_WORKER, minThreads: workers, maxThreads: workers, execArgv: [] });
+    peer = { run: (x) => pool.run(x) as Promise<number>, close: () => pool.destroy() };
+  } else if (name === 'workerpool') {
+    const pool = workerpool.pool(WORKERPOOL_TRIVIAL, { minWorkers: workers, maxWorkers: workers, workerType: 'thread', workerThreadOpts: { execArgv: [] } });
+    peer = { run: (x) => pool.exec('inc', [x]) as unknown as Promise<number>, close: async () => void (await pool.terminate()) };
+  } else {
+    const { Tinypool } = await import('tinypool');
+    const pool = new Tinypool({ filename: TRIVIAL_WORKER, minThreads: workers, maxThreads: workers, execArgv: [] });
+    peer = { run: (x) => pool.run(x) as Promise<number>, close: () => pool.destroy() };
+  }
+  try {
+    await Promise.all(Array.from({ length: workers }, (_, i) => peer.run(i)));
+    return await use(peer);
+  } finally {
+    await within(peer.close(), SHUTDOWN_LIMIT_MS, `${name} shutdown`).catch(warn);
+  }
+}
+
+async function peerInFlight(peer: Peer, n: number): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: n }, (_, i) => peer.run(i)));
+  return n / ((performance.now() - t0) / 1000);
+}
+
+async function peerOneAtATime(peer: Peer, n: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await peer.run(i);
+  return ((performance.now() - t0) * 1000) / n;
+}
+
+/**
+ * Speedup of `parallel` (all the CPU tasks on the pool) over running them serially here: serial and
+ * parallel runs alternate, and the best time of each side is kept (other work on the machine only
+ * ever slows a run down), as in the main job.
+ */
+async function speedup(ctx: MicroContext, parallel: () => Promise<unknown>): Promise<number> {
+  const { fib: n, cpuTasks } = ctx.sizes;
+  let serial = Infinity, pooled = Infinity;
+  for (let round = 0; round < (ctx.quick ? 1 : 3); round++) {
+    let t0 = performance.now();
+    for (let i = 0; i < cpuTasks; i++) fib(n);
+    serial = Math.min(serial, performance.now() - t0);
+    t0 = performance.now();
+    await parallel();
+    pooled = Math.min(pooled, performance.now() - t0);
+  }
+  return serial / pooled;
+}
+
+async function cpuSpeedup(kind: Kind, ctx: MicroContext): Promise<number> {
+  const { fromModule } = await targets();
+  const { fib: n, cpuTasks } = ctx.sizes;
+  return withExecutor(kind, ctx.workers, async (executor) => {
+    const target = fromModule<[number], number>(TASKS_PATH, 'fib');
+    await Promise.all(Array.from({ length: ctx.workers }, () => executor.submit(target, 20).result()));
+    return speedup(ctx, () => Promise.all(Array.from({ length: cpuTasks }, () => executor.submit(target, n).result())));
+  });
+}
+
+// ── the benchmarks ───────────────────────────────────────────────────────────────────────────
+
+export const MICRO: readonly MicroDef[] = [
+  {
+    id: 'lock-sync', title: 'Lock acquireSync()+release(), uncontended', unit: 'ns/op', better: 'lower', goal: { op: '≤', value: 30 }, python: ['lock'],
+    run: (ctx) => sequence(
+      () => row('lock-sync', 'threadkit Lock', true, async () => {
+        const { Lock } = await threading();
+        const lock = new Lock();
+        const n = ctx.sizes.lockOps;
+        for (let i = 0; i < n / 10; i++) { lock.acquireSync(); lock.release(); } // JIT warm-up
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) { lock.acquireSync(); lock.release(); }
+        return ((performance.now() - t0) * 1e6) / n;
+      }),
+      () => py(ctx, 'lock-sync', 'CPython threading.Lock', 'lock', 'nsPerOp'),
+    ),
+  },
+  {
+    id: 'lock-async', title: 'await acquire()+release(), uncontended', unit: 'ns/op', better: 'lower', python: [],
+    run: (ctx) => sequence(
+      () => row('lock-async', 'threadkit Lock', true, async () => {
+        const { Lock } = await threading();
+        const lock = new Lock();
+        const n = ctx.sizes.asyncLockOps;
+        for (let i = 0; i < n / 10; i++) { await lock.acquire(); lock.release(); }
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) { await lock.acquire(); lock.release(); }
+        return ((performance.now() - t0) * 1e6) / n;
+      }),
+      () => row('lock-async', 'async-mutex Mutex (one thread only)', false, async () => {
+        const mutex = new Mutex();
+        const n = ctx.sizes.asyncLockOps;
+        for (let i = 0; i < n / 10; i++) (await mutex.acquire())();
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) (await mutex.acquire())();
+        return ((performance.now() - t0) * 1e6) / n;
+      }),
+    ),
+  },
+  {
+    id: 'event-pingpong', title: 'Event ping-pong round trip between two threads', unit: 'µs', better: 'lower', goal: { op: '≤', value: 5 }, python: ['event'],
+    run: (ctx) => sequence(
+      () => row('event-pingpong', 'threadkit Event', true, async () => {
+        const { Thread, Event } = await threading();
+        const ping = new Event(), pong = new Event();
+        const n = ctx.sizes.pingPongs, warm = Math.min(1000, n);
+        const thread = new Thread({
+          target: (ping: TkEvent, pong: TkEvent, rounds: number, limit: number) => {
+            pong.set(); // "I am running": main waits for this without blocking its event loop
+            for (let i = 0; i < rounds; i++) {
+              if (!ping.waitSync(limit)) throw new Error('ping never came');
+              ping.clear();
+              pong.set();
+            }
+          },
+          args: [ping, pong, n + warm, WAIT_LIMIT_MS],
+          daemon: true,
+        });
+        thread.start();
+        try {
+          waitOk(await pong.wait(WAIT_LIMIT_MS), 'thread start');
+          pong.clear();
+          let t0 = 0;
+          for (let i = 0; i < n + warm; i++) {
+            if (i === warm) t0 = performance.now();
+            ping.set();
+            waitOk(pong.waitSync(WAIT_LIMIT_MS), 'pong');
+            pong.clear();
+          }
+          return ((performance.now() - t0) * 1000) / n;
+        } finally {
+          await thread.join(WAIT_LIMIT_MS);
+        }
+      }),
+      () => py(ctx, 'event-pingpong', 'CPython threading.Event', 'event', 'usPerRoundTrip'),
+    ),
+  },
+  {
+    id: 'contended', title: '2 threads × increments under one Lock (time per increment)', unit: 'ns', better: 'lower', python: ['contended'],
+    run: (ctx) => sequence(
+      () => row('contended', 'threadkit Lock', true, async () => {
+        const { Thread, Lock, Event, Semaphore } = await threading();
+        const lock = new Lock(), go = new Event(), ready = new Semaphore(0);
+        const counter = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+        const n = ctx.sizes.increments;
+        const threads = [0, 1].map(() => new Thread({
+          target: (lock: TkLock, counter: Int32Array, ready: TkSemaphore, go: TkEvent, n: number, limit: number) => {
+            ready.release();
+            if (!go.waitSync(limit)) throw new Error('go never came');
+            for (let i = 0; i < n; i++) {
+              lock.acquireSync();
+              counter[0]++; // plain read-modify-write: only the lock makes it safe
+              lock.release();
+            }
+          },
+          args: [lock, counter, ready, go, n, WAIT_LIMIT_MS],
+          daemon: true,
+        }));
+        for (const t of threads) t.start();
+        try {
+          for (const _ of threads) waitOk(await ready.acquire(WAIT_LIMIT_MS), 'thread start');
+          const t0 = performance.now();
+          go.set();
+          for (const t of threads) waitOk(await t.join(WAIT_LIMIT_MS * 4), 'join');
+          const elapsed = performance.now() - t0;
+          if (counter[0] !== 2 * n) throw new Error(`lost updates: counter is ${counter[0]}, expected ${2 * n}`);
+          return (elapsed * 1e6) / (2 * n);
+        } finally {
+          go.set();
+          for (const t of threads) await t.join(WAIT_LIMIT_MS);
+        }
+      }, `${ctx.sizes.increments.toLocaleString('en-US')} increments per thread, counter checked`),
+      () => py(ctx, 'contended', 'CPython threading.Lock', 'contended', 'nsPerIncrement'),
+    ),
+  },
+  {
+    id: 'thread-warm', title: 'Thread start→join, warm (a finished Thread left a worker)', unit: 'ms', better: 'lower', goal: { op: '≤', value: 1 }, python: ['thread'],
+    run: (ctx) => sequence(
+      () => row('thread-warm', 'threadkit Thread', true, async () => {
+        const { Thread } = await threading();
+        const times: number[] = [];
+        for (let i = 0; i < ctx.sizes.threadStarts + 1; i++) {
+          const t0 = performance.now();
+          const thread = new Thread({ target: () => undefined });
+          thread.start();
+          waitOk(await thread.join(WAIT_LIMIT_MS), 'join');
+          if (i > 0) times.push(performance.now() - t0); // the first one is cold
+        }
+        return median(times);
+      }, 'median'),
+      () => py(ctx, 'thread-warm', 'CPython threading.Thread', 'thread', 'warmMs'),
+    ),
+  },
+  {
+    id: 'thread-cold', title: 'Thread start→join, cold (first thread of a fresh process)', unit: 'ms', better: 'lower', python: ['thread'],
+    run: (ctx) => sequence(
+      () => row('thread-cold', 'threadkit Thread', true, async () => {
+        const times: number[] = [];
+        for (let i = 0; i < ctx.sizes.coldStarts; i++) times.push((await ctx.child(['cold-thread'])).coldMs);
+        return median(times);
+      }, `median of ${ctx.sizes.coldStarts} processes`),
+      () => py(ctx, 'thread-cold', 'CPython threading.Thread', 'thread', 'coldMs'),
+    ),
+  },
+  {
+    id: 'tpe-throughput', title: 'thread pool: trivial tasks, all in flight', unit: 'tasks/s', better: 'higher', goal: { op: '≥', value: 60_000 }, python: ['tpe'],
+    run: (ctx) => sequence(
+      () => row('tpe-throughput', 'threadkit ThreadPoolExecutor', true, () => withExecutor('threads', ctx.workers, (e) => inFlight(e, ctx.sizes.threadTasks))),
+      () => row('tpe-throughput', 'piscina (raw)', false, () => withPeer('piscina', ctx.workers, (p) => peerInFlight(p, ctx.sizes.threadTasks))),
+      () => row('tpe-throughput', 'workerpool', false, () => withPeer('workerpool', ctx.workers, (p) => peerInFlight(p, ctx.sizes.threadTasks))),
+      () => row('tpe-throughput', 'tinypool', false, () => withPeer('tinypool', ctx.workers, (p) => peerInFlight(p, ctx.sizes.threadTasks))),
+      () => py(ctx, 'tpe-throughput', 'CPython ThreadPoolExecutor', 'tpe', 'tasksPerSecond'),
+    ),
+  },
+  {
+    id: 'ppe-throughput', title: 'process pool: trivial tasks, all in flight', unit: 'tasks/s', better: 'higher', goal: { op: '≥', value: 16_000 }, python: ['ppe'],
+    run: (ctx) => sequence(
+      () => row('ppe-throughput', 'threadkit ProcessPoolExecutor', true, () => withExecutor('processes', ctx.workers, (e) => inFlight(e, ctx.sizes.processTasks))),
+      () => py(ctx, 'ppe-throughput', 'CPython ProcessPoolExecutor', 'ppe', 'tasksPerSecond'),
+    ),
+  },
+  {
+    id: 'map-chunks', title: 'executor.map with chunksize 100, trivial items', unit: 'items/s', better: 'higher', goal: { op: '≥', value: 1_000_000, impl: 'threadkit ProcessPoolExecutor.map' }, python: ['map'],
+    run: (ctx) => sequence(
+      () => row('map-chunks', 'threadkit ProcessPoolExecutor.map', true, () => withExecutor('processes', ctx.workers, async (e) => {
+        const n = ctx.sizes.mapItems;
+        const t0 = performance.now();
+        let count = 0;
+        for await (const _ of e.map(inc, Array.from({ length: n }, (_, i) => i), { chunksize: 100 })) count++;
+        if (count !== n) throw new Error(`map gave ${count} results for ${n} items`);
+        return n / ((performance.now() - t0) / 1000);
+      })),
+      () => row('map-chunks', 'threadkit ThreadPoolExecutor.map', false, () => withExecutor('threads', ctx.workers, async (e) => {
+        const n = ctx.sizes.mapItems;
+        const t0 = performance.now();
+        let count = 0;
+        for await (const _ of e.map(inc, Array.from({ length: n }, (_, i) => i), { chunksize: 100 })) count++;
+        if (count !== n) throw new Error(`map gave ${count} results for ${n} items`);
+        return n / ((performance.now() - t0) / 1000);
+      })),
+      () => py(ctx, 'map-chunks', 'CPython ProcessPoolExecutor.map', 'map', 'itemsPerSecond'),
+    ),
+  },
+  {
+    id: 'latency-threads', title: 'thread pool: one trivial task at a time (round trip)', unit: 'µs', better: 'lower', python: ['latency'],
+    run: (ctx) => sequence(
+      () => row('latency-threads', 'threadkit ThreadPoolExecutor', true, () => withExecutor('threads', ctx.workers, (e) => oneAtATime(e, ctx.sizes.latencyTasks))),
+      () => row('latency-threads', 'piscina (raw)', false, () => withPeer('piscina', ctx.workers, (p) => peerOneAtATime(p, ctx.sizes.latencyTasks))),
+      () => row('latency-threads', 'workerpool', false, () => withPeer('workerpool', ctx.workers, (p) => peerOneAtATime(p, ctx.sizes.latencyTasks))),
+      () => row('latency-threads', 'tinypool', false, () => withPeer('tinypool', ctx.workers, (p) => peerOneAtATime(p, ctx.sizes.latencyTasks))),
+      () => py(ctx, 'latency-threads', 'CPython ThreadPoolExecutor', 'latency', 'threadsUs'),
+    ),
+  },
+  {
+    id: 'latency-processes', title: 'process pool: one trivial task at a time (round trip)', unit: 'µs', better: 'lower', python: ['latency'],
+    run: (ctx) => sequence(
+      () => row('latency-processes', 'threadkit ProcessPoolExecutor', true, () => withExecutor('processes', ctx.workers, (e) => oneAtATime(e, ctx.sizes.latencyTasks))),
+      () => py(ctx, 'latency-processes', 'CPython ProcessPoolExecutor', 'latency', 'processesUs'),
+    ),
+  },
+  {
+    id: 'cpu-threads', title: 'CPU-bound speedup over serial, thread pool', unit: '×', better: 'higher', goal: { op: '≥', value: 1.9 }, python: ['cpu'],
+    run: (ctx) => sequence(
+      () => row('cpu-threads', 'threadkit ThreadPoolExecutor', true, () => cpuSpeedup('threads', ctx), `${ctx.sizes.cpuTasks} × fib(${ctx.sizes.fib}), ${ctx.workers} workers`),
+      () => row('cpu-threads', 'piscina (raw)', false, async () => {
+        const { fib: n, cpuTasks } = ctx.sizes;
+        const pool = new Piscina({ filename: PISCINA_TASKS, minThreads: ctx.workers, maxThreads: ctx.workers, execArgv: [] });
+        try {
+          await Promise.all(Array.from({ length: ctx.workers }, () => pool.run({ name: 'fib', arg: 20 })));
+          return await speedup(ctx, () => Promise.all(Array.from({ length: cpuTasks }, () => pool.run({ name: 'fib', arg: n }))));
+        } finally {
+          await within(pool.destroy(), SHUTDOWN_LIMIT_MS, 'piscina shutdown').catch(warn);
+        }
+      }),
+      () => py(ctx, 'cpu-threads', 'CPython ThreadPoolExecutor', 'cpu', 'threadsSpeedup'),
+    ),
+  },
+  {
+    id: 'cpu-processes', title: 'CPU-bound speedup over serial, process pool', unit: '×', better: 'higher', goal: { op: '≥', value: 1.9 }, python: ['cpu'],
+    run: (ctx) => sequence(
+      () => row('cpu-processes', 'threadkit ProcessPoolExecutor', true, () => cpuSpeedup('processes', ctx), `${ctx.sizes.cpuTasks} × fib(${ctx.sizes.fib}), ${ctx.workers} workers`),
+      () => py(ctx, 'cpu-processes', 'CPython ProcessPoolExecutor', 'cpu', 'processesSpeedup'),
+    ),
+  },
+  {
+    id: 'memory', title: 'peak RSS with 100 000 trivial tasks queued on a thread pool', unit: 'MB', better: 'lower', python: ['memory'],
+    run: (ctx) => sequence(
+      () => row('memory', 'threadkit ThreadPoolExecutor', true, async () => (await ctx.child(['memory-tpe', String(ctx.sizes.memoryTasks)])).peakRssMb, 'whole process (tsx loaded)'),
+      () => row('memory', 'piscina (raw)', false, async () => (await ctx.child(['memory-piscina', String(ctx.sizes.memoryTasks)])).peakRssMb, 'whole process (tsx loaded)'),
+      () => py(ctx, 'memory', 'CPython ThreadPoolExecutor', 'memory', 'peakRssMb'),
+    ),
+  },
+];
+
+/** Runs benchmarks/micro/child.ts through tsx in a fresh process and parses the JSON it prints. */
+export function runChild(args: readonly string[]): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--require', require.resolve('tsx/cjs'), path.resolve(__dirname, 'child.ts'), ...args], { timeout: 120_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`child ${args[0]} failed: ${(stderr || error.message).trim().split('\n').slice(-1)[0]}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, number>);
+      } catch {
+        reject(new Error(`child ${args[0]} printed no JSON`));
+      }
+    });
+  });
+}
+

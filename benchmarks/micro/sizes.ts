@@ -1,0 +1,34 @@
+/** Sizes of the micro benchmarks; benchmarks/python/micro.py uses the same numbers (--quick: a tenth). */
+export interface MicroSizes {
+  readonly lockOps: number;
+  readonly asyncLockOps: number;
+  readonly pingPongs: number;
+  readonly increments: number;
+  readonly threadStarts: number;
+  readonly coldStarts: number;
+  readonly threadTasks: number;
+  readonly processTasks: number;
+  readonly mapItems: number;
+  readonly latencyTasks: number;
+  readonly fib: number;
+  readonly pyFib: number;
+  readonly cpuTasks: number;
+  readonly memoryTasks: number;
+}
+
+const FULL: MicroSizes = {
+  lockOps: 2_000_000, asyncLockOps: 200_000, pingPongs: 20_000, increments: 1_000_000, threadStarts: 200, coldStarts: 3,
+  threadTasks: 20_000, processTasks: 10_000, mapItems: 200_000, latencyTasks: 2_000,
+  fib: 33, pyFib: 27, cpuTasks: 8, memoryTasks: 100_000,
+};
+
+export function microSizes(quick: boolean): MicroSizes {
+  if (!quick) return FULL;
+  const tenth = (n: number): number => Math.max(1, Math.floor(n / 10));
+  return {
+    lockOps: tenth(FULL.lockOps), asyncLockOps: tenth(FULL.asyncLockOps), pingPongs: tenth(FULL.pingPongs),
+    increments: tenth(FULL.increments), threadStarts: tenth(FULL.threadStarts), coldStarts: 1,
+    threadTasks: tenth(FULL.threadTasks), processTasks: tenth(FULL.processTasks), mapItems: tenth(FULL.mapItems),
+    latencyTasks: tenth(FULL.latencyTasks), fib: 30, pyFib: 25, cpuTasks: 4, memoryTasks: FULL.memoryTasks,
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Lists the examples, or runs one: `npx tsx examples/run.ts [name] [args…]`
+ * (e.g. `npx tsx examples/run.ts threading-semaphore`). Each example also runs alone with
+ * `npx tsx examples/<name>.ts`.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Every example, with the seed section it ports. */
+export const EXAMPLES: Record<string, string> = {
+  'threading-thread-target': 'seed 001 §5 — create a thread with a target function',
+  'threading-thread-subclass': 'seed 001 §5 — create a thread by subclassing Thread and overriding run()',
+  'futures-executors': 'seed 001 §12 — ProcessPoolExecutor/ThreadPoolExecutor: submit, add_done_callback, shutdown, map',
+  'threading-semaphore': 'seed 001 §14 — Semaphore(5) with 23 threads',
+  'threading-event': 'seed 001 §15 — Event: the MySQL-connection check',
+  'threading-timer': 'seed 001 §16 — Timer: run a function after a delay',
+  'threading-rlock': 'seed 001 §17 — RLock and the deadlock it avoids',
+  'gil-io-vs-cpu': 'seed 001 §18 — the GIL lesson: IO-bound vs CPU-bound work, in Node',
+  'multiprocessing-pool': 'seed 003 — Pool: apply, apply_async, map, close, join',
+};
+
+const [name, ...rest] = process.argv.slice(2);
+if (!name) {
+  for (const [example, what] of Object.entries(EXAMPLES)) console.log(`${example.padEnd(28)} ${what}`);
+} else {
+  const file = path.join(__dirname, `${name}.ts`);
+  if (!(name in EXAMPLES) || !fs.existsSync(file)) {
+    console.error(`unknown example ${JSON.stringify(name)}; run without arguments for the list`);
+    process.exit(2);
+  }
+  const run = spawnSync(process.execPath, [require.resolve('tsx/cli'), file, ...rest], { stdio: 'inherit' });
+  process.exit(run.status ?? 1);
+}
