@@ -12,4 +12,4 @@ export { Future, type CompletedFuture } from './future';
 export { Executor, type MapOptions, type ShutdownOptions } from './executor';
 export { ThreadPoolExecutor, type ThreadPoolExecutorOptions } from './thread-pool-executor';
 export { ProcessPoolExecutor, type ProcessPoolExecutorOptions } from './process-pool-executor';
-export { wait, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type ReturnWhen } from './wait';
+export { wait, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type ReturnWhen, type WaitOptions } from './wait';

@@ -8,6 +8,6 @@
  * Process, the cross-process synchronization primitives, queues, pipes and shared ctypes are
  * described in API.md and come in a later release.
  */
-export { Pool, type PoolOptions } from './pool';
-export { AsyncResult } from './async-result';
+export { Pool, type PoolOptions, type MapAsyncOptions } from './pool';
+export { AsyncResult, type AsyncResultCallbacks } from './async-result';
 export { cpuCount } from './cpu-count';
