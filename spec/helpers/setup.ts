@@ -16,7 +16,7 @@ afterAll(async () => {
     if (busy.length === 0) return;
     if (Date.now() > deadline) {
       await Promise.all(busy.map((r) => r.kill()));
-      throw new Error(`leaked ${busy.length} thread(s)/process(es) after this file's tests: ${busy.map((r) => `${r.kind} ${r.label}`).join(', ')}`);
+      throw new Error(`leaked ${busy.length} thread(s)/process(es) after this file's tests: ${busy.map((r) => `${r.label} (${r.kind})`).join(', ')}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
