@@ -59,6 +59,8 @@ export interface PoolCoreOptions {
 const PIPELINE_DEPTH = 128;
 /** Tasks in one `tasks` message, at most. */
 const MAX_BATCH = 64;
+/** A child's share of the queue goes out in this many messages, dealt in turn with the other children's. */
+const FEED_ROUNDS = 4;
 
 export class PoolCore<J extends PoolJob> {
   readonly #options: PoolCoreOptions;
@@ -176,16 +178,19 @@ export class PoolCore<J extends PoolJob> {
       if (worker.state === 'ready') ready++;
       else if (worker.state === 'starting') starting++;
     }
+    const feedable: WorkerProcess<J>[] = [];
     for (const worker of this.#workers) {
       if (worker.state === 'starting') {
         if (worker.inFlight.length === 0 && this.#owner.pendingCount() > 0) this.#reserve(worker, max);
         else if (worker.inFlight.length === 0 && this.#closing) worker.retire();
         if (this.#broken !== null) return;
-        continue;
+      } else if (worker.state === 'ready') {
+        feedable.push(worker);
       }
-      if (worker.state !== 'ready') continue;
-      if (this.#owner.pendingCount() > 0) this.#feed(worker, ready, max);
-      if (this.#broken !== null) return;
+    }
+    if (feedable.length > 0 && this.#owner.pendingCount() > 0) this.#feed(feedable, max);
+    if (this.#broken !== null) return;
+    for (const worker of feedable) {
       if (worker.inFlight.length === 0) {
         if (max !== undefined && worker.assigned >= max) worker.retire();
         else if (this.#closing && this.#owner.pendingCount() === 0) worker.retire();
@@ -225,24 +230,48 @@ export class PoolCore<J extends PoolJob> {
     }
   }
 
-  /** Sends `worker` as many queued jobs as it may take now. */
-  #feed(worker: WorkerProcess<J>, readyCount: number, max: number | undefined): void {
-    // A child's share of the queue is fixed at entry: re-computing it from what is left after each
-    // batch would hand one child the whole burst (a known-fast function that turns slow on new
-    // input would then run on one core while the other children idle).
-    let share = Math.ceil(this.#owner.pendingCount() / readyCount);
-    while (share > 0) {
-      if (this.#owner.pendingCount() === 0 || (max !== undefined && worker.assigned >= max)) return;
-      const inFlight = worker.inFlight.length;
-      // Slow (or unmeasured) work goes only to an idle child; fast work queues up behind fast work.
-      if (inFlight > 0 && !(this.#recentFast && worker.slowInFlight === 0 && inFlight < PIPELINE_DEPTH)) return;
-      let limit = this.#recentFast ? Math.min(MAX_BATCH, PIPELINE_DEPTH - inFlight, share) : 1;
-      if (max !== undefined) limit = Math.min(limit, max - worker.assigned);
-      const jobs = this.#owner.take(limit);
-      if (jobs.length === 0) return; // only cancelled jobs were left
-      share -= jobs.length;
-      this.#send(worker, jobs);
+  /**
+   * Deals the queue out to the ready children, one message per child per round, until each has
+   * its share or no more room. Each child's share is fixed at entry: re-computing it from what is
+   * left after each message would hand one child the whole burst (a known-fast function that
+   * turns slow on new input would then run on one core while the other children idle). Dealing in
+   * rounds of FEED_ROUNDS slices, rather than a child's whole share at once, keeps every child on
+   * the front of the queue: `map` yields in input order, and while the first child worked through
+   * a whole share the consumer waited on it with the others' results ready and the others idle.
+   */
+  #feed(workers: readonly WorkerProcess<J>[], max: number | undefined): void {
+    const share = Math.ceil(this.#owner.pendingCount() / workers.length);
+    const slice = Math.max(1, Math.ceil(share / FEED_ROUNDS));
+    const given = new Array<number>(workers.length).fill(0);
+    for (let dealt = true; dealt && this.#owner.pendingCount() > 0; ) {
+      dealt = false;
+      for (let i = 0; i < workers.length && this.#owner.pendingCount() > 0; i++) {
+        const worker = workers[i];
+        if (given[i] >= share || (max !== undefined && worker.assigned >= max)) continue;
+        const inFlight = worker.inFlight.length;
+        // Slow (or unmeasured) work goes only to an idle child; fast work queues up behind fast work.
+        if (inFlight > 0 && !(this.#recentFast && worker.slowInFlight === 0 && inFlight < PIPELINE_DEPTH)) continue;
+        let limit = this.#recentFast ? Math.min(MAX_BATCH, PIPELINE_DEPTH - inFlight, slice, share - given[i]) : 1;
+        if (max !== undefined) limit = Math.min(limit, max - worker.assigned);
+        const jobs = this.#takeUpTo(limit);
+        if (jobs.length === 0) return; // only cancelled jobs were left
+        given[i] += jobs.length;
+        dealt = true;
+        this.#send(worker, jobs);
+        if (this.#broken !== null) return;
+      }
     }
+  }
+
+  /** Up to `limit` jobs for one message (the owner may hand them out in smaller takes). */
+  #takeUpTo(limit: number): J[] {
+    const jobs = this.#owner.take(limit);
+    while (jobs.length > 0 && jobs.length < limit && this.#owner.pendingCount() > 0) {
+      const more = this.#owner.take(limit - jobs.length);
+      if (more.length === 0) break;
+      for (const job of more) jobs.push(job);
+    }
+    return jobs;
   }
 
   #onResults(worker: WorkerProcess<J>, results: ResultRecord[]): void {
