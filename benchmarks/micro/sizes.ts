@@ -13,13 +13,15 @@ export interface MicroSizes {
   readonly fib: number;
   readonly pyFib: number;
   readonly cpuTasks: number;
+  /** Interleaved serial/parallel rounds of the speedup benchmarks (the best of each side is kept). */
+  readonly cpuRounds: number;
   readonly memoryTasks: number;
 }
 
 const FULL: MicroSizes = {
   lockOps: 2_000_000, asyncLockOps: 200_000, pingPongs: 20_000, increments: 1_000_000, threadStarts: 200, coldStarts: 3,
   threadTasks: 20_000, processTasks: 10_000, mapItems: 200_000, latencyTasks: 2_000,
-  fib: 33, pyFib: 27, cpuTasks: 8, memoryTasks: 100_000,
+  fib: 33, pyFib: 27, cpuTasks: 8, cpuRounds: 9, memoryTasks: 100_000,
 };
 
 export function microSizes(quick: boolean): MicroSizes {
@@ -29,6 +31,6 @@ export function microSizes(quick: boolean): MicroSizes {
     lockOps: tenth(FULL.lockOps), asyncLockOps: tenth(FULL.asyncLockOps), pingPongs: tenth(FULL.pingPongs),
     increments: tenth(FULL.increments), threadStarts: tenth(FULL.threadStarts), coldStarts: 1,
     threadTasks: tenth(FULL.threadTasks), processTasks: tenth(FULL.processTasks), mapItems: tenth(FULL.mapItems),
-    latencyTasks: tenth(FULL.latencyTasks), fib: 30, pyFib: 25, cpuTasks: 4, memoryTasks: FULL.memoryTasks,
+    latencyTasks: tenth(FULL.latencyTasks), fib: 30, pyFib: 25, cpuTasks: 4, cpuRounds: 2, memoryTasks: FULL.memoryTasks,
   };
 }

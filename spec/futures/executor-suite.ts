@@ -24,6 +24,7 @@ import {
 import { BrokenExecutorError, CancelledError, RuntimeError, TimeoutError } from 'threadkit/errors';
 import { fromModule } from 'threadkit';
 import { Gate, gateTask } from '../fixtures/futures-gate';
+import { collected } from '../helpers/gc';
 
 /** Options the suite passes to `makeExecutor`. */
 export interface SuiteExecutorOptions {
@@ -139,6 +140,22 @@ export function describeExecutorSuite(name: string, makeExecutor: (options?: Sui
         const futures = Array.from({ length: 2000 }, (_, i) => shared.submit((x: number) => x + 1, i));
         const values = await Promise.all(futures);
         expect(values).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+      });
+
+      test('a finished task whose future was discarded leaves nothing referenced (test_no_stale_references)', async () => {
+        let argument: { x: number } | undefined = { x: 1 };
+        const argumentRef = new WeakRef(argument);
+        let done = false;
+        let future: Future<{ y: number }> | undefined = shared.submit((a: { x: number }) => ({ y: a.x + 1 }), argument);
+        future!.addDoneCallback(() => (done = true));
+        const futureRef = new WeakRef(future!);
+        argument = undefined;
+        future = undefined;
+        const deadline = Date.now() + 10_000;
+        while (!done && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+        expect(done).toBe(true);
+        expect(await collected(argumentRef)).toBe(true);
+        expect(await collected(futureRef)).toBe(true);
       });
     });
 
@@ -296,6 +313,21 @@ export function describeExecutorSuite(name: string, makeExecutor: (options?: Sui
         expect((error as Error).message).toBe('map results were not ready within 50 ms');
         await expect(run()).resolves.toBeUndefined();
         gate.release();
+      });
+
+      test.each([1, 3])('the result iterator keeps no reference to a result it yielded, chunksize %i (test_free_reference)', async (chunksize) => {
+        // Stepped by hand: `for await` itself keeps the current step's value alive until the next
+        // one (V8 holds it in the loop's frame), which would hide what the iterator holds.
+        const results = shared.map((n: number) => ({ n }), Array.from({ length: 10 }, (_, i) => i), { chunksize })[Symbol.asyncIterator]();
+        const freed: boolean[] = [];
+        for (;;) {
+          let step: IteratorResult<{ n: number }> | undefined = await results.next();
+          if (step.done) break;
+          const ref = new WeakRef(step.value);
+          step = undefined;
+          freed.push(await collected(ref));
+        }
+        expect(freed).toEqual(Array(10).fill(true));
       });
 
       test('breaking out of the loop cancels the tasks not started yet', async () => {

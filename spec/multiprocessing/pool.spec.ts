@@ -6,6 +6,7 @@ import { Lock } from 'threadkit/threading';
 import { TASKS } from '../fixtures/process-tasks';
 import { RENDEZVOUS, Rendezvous } from '../fixtures/process-rendezvous';
 import { stillPresent } from '../fixtures/process-reaped';
+import { collected } from '../helpers/gc';
 
 const sqr = fromModule<[number], number>(TASKS, 'square');
 const pid = fromModule<[], number>(TASKS, 'pid');
@@ -254,6 +255,25 @@ describe('Pool shared by several tests (CPython _TestPool)', () => {
 
   test('a threading object as argument is a TypeError pointing to threadkit/multiprocessing', () => {
     expect(() => pool.applyAsync((x: unknown) => x, [new Lock()])).toThrow(/threadkit\/multiprocessing/);
+  });
+
+  test('finished tasks leave their arguments and results unreferenced (test_release_task_refs)', async () => {
+    let objects: Array<{ i: number }> | undefined = range(10).map((i) => ({ i }));
+    const argumentRefs = objects.map((o) => new WeakRef(o));
+    let results: Array<{ i: number }> | undefined = await pool.map((o: { i: number }) => o, objects);
+    expect(results).toEqual(objects);
+    // With a process pool the results are copies: they must be released too.
+    const resultRefs = results.map((o) => new WeakRef(o));
+    objects = undefined;
+    results = undefined;
+    for (const ref of [...argumentRefs, ...resultRefs]) expect(await collected(ref)).toBe(true);
+  });
+
+  test('an AsyncResult that was dropped does not keep its value alive', async () => {
+    let result: AsyncResult<{ big: number[] }> | undefined = pool.applyAsync((n: number) => ({ big: Array(n).fill(1) }), [1000]);
+    const valueRef = new WeakRef(await result.get());
+    result = undefined;
+    expect(await collected(valueRef)).toBe(true);
   });
 
   test('inspect shows the state and the number of processes', () => {
