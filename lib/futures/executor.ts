@@ -55,7 +55,7 @@ import type { WireInitializer } from '../internal/executor/run-item';
 import { MapIterator } from '../internal/executor/map';
 import { booleanOption, optionsObject, positiveInteger } from '../internal/executor/options';
 import { checkTimeout } from '../internal/shm/deadline';
-import { CANCELLED, Future } from './future';
+import { CANCELLED, Future, kNotifyOnCancel } from './future';
 
 export type { WorkItem } from '../internal/executor/work-item';
 
@@ -185,8 +185,8 @@ export abstract class Executor {
    * The iterable (sync or async) is read lazily: only a bounded number of items are in flight
    * ahead of the consumer, so an endless generator works. The first task error is thrown by the
    * iterator; leaving the loop early (break, throw) cancels the tasks not started yet.
-   * @throws (synchronously) TypeError for a bad target or iterable; RangeError for `chunksize < 1`
-   *   or a bad timeout; RuntimeError after shutdown. The iterator throws TimeoutError when a
+   * @throws (synchronously) TypeError for a bad target or iterable; ValueError (a RangeError) for
+   *   `chunksize < 1`; RangeError for a bad timeout; RuntimeError after shutdown. The iterator throws TimeoutError when a
    *   result is not ready `timeout` ms after the call.
    */
   map<T, R>(fn: Target<[T], R>, iterable: Iterable<T> | AsyncIterable<T>, options?: MapOptions): AsyncIterable<Awaited<R>> {
@@ -345,7 +345,7 @@ export abstract class Executor {
   }
 
   #enqueue(target: EncodedTarget, args: unknown[], chunk: boolean): Future<any> {
-    const future = new Future<any>();
+    const future = new Future<any>()[kNotifyOnCancel]();
     this.#pending.push({ future, target, args, chunk });
     this.#schedule();
     return future;

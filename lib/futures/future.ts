@@ -11,10 +11,15 @@
  * ```
  *
  * `cancel()` succeeds only while PENDING: once an executor has handed the task to a worker the
- * task cannot be taken back. CANCELLED_AND_NOTIFIED only records that the executor has seen the
- * cancellation (so it skips the task); both cancelled states are "done". Waiters (`result()`,
- * `wait()`, `asCompleted()`) are woken as soon as `cancel()` succeeds, so nobody has to wait for
- * the executor to reach a cancelled task in its queue.
+ * task cannot be taken back. CANCELLED_AND_NOTIFIED records that the executor has seen the
+ * cancellation (so it skips the task); both cancelled states are "done".
+ *
+ * Who wakes when, as in Python: `result()`/`exception()` waiters and done callbacks at `cancel()`;
+ * `wait()` and `asCompleted()` only once the future is *completed* — finished, or cancelled and
+ * notified (`setRunningOrNotifyCancel()`). A future that was cancelled but never notified is
+ * "not done" for them. A threadkit executor's own futures skip that gap: the executor owns the
+ * queue, so its futures go straight to CANCELLED_AND_NOTIFIED when cancelled (see kNotifyOnCancel),
+ * and `wait()` never waits for a worker to reach a cancelled task.
  *
  * A finished future either returned a value or raised an error; a separate flag says which, so a
  * task that throws `undefined` or `0` still counts as failed.
@@ -22,6 +27,7 @@
 import { inspect } from 'node:util';
 import { CancelledError, InvalidStateError, RuntimeError, TimeoutError } from '../errors';
 import { checkTimeout } from '../internal/shm/deadline';
+import { after } from '../internal/timer';
 
 /** Python's future states. */
 export const PENDING = 'PENDING';
@@ -32,11 +38,20 @@ export const FINISHED = 'FINISHED';
 export type FutureState = typeof PENDING | typeof RUNNING | typeof CANCELLED | typeof CANCELLED_AND_NOTIFIED | typeof FINISHED;
 
 /**
- * Internal: subscribes a listener that runs once when the future becomes done (finished or
- * cancelled), before the user's done callbacks. Used by `wait`, `asCompleted` and executors.
- * Returns a function that unsubscribes it.
+ * Internal: subscribes a listener that runs once when the future is completed (finished, or
+ * cancelled and notified), before the user's done callbacks; at once if it already is. Used by
+ * `wait` and `asCompleted`. Returns a function that unsubscribes it.
  */
-export const kOnDone: unique symbol = Symbol('threadkit.Future.onDone') as never;
+export const kOnCompleted: unique symbol = Symbol('threadkit.Future.onCompleted') as never;
+
+/** Internal: true when the future is finished, or cancelled and notified (Python's `wait` sets). */
+export const kCompleted: unique symbol = Symbol('threadkit.Future.completed') as never;
+
+/**
+ * Internal: makes `cancel()` notify at once (CANCELLED → CANCELLED_AND_NOTIFIED in one step). For
+ * executors, which own the queue their futures wait in and drop cancelled ones from it.
+ */
+export const kNotifyOnCancel: unique symbol = Symbol('threadkit.Future.notifyOnCancel') as never;
 
 /** Internal: true when the future finished with an error (Python's `exception() is not None`, but exact). */
 export const kFailed: unique symbol = Symbol('threadkit.Future.failed') as never;
@@ -75,8 +90,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
   // Typed over Future<any>: a private field typed with T in a parameter position would make
   // Future invariant, and `wait([Future<number>, Future<string>])` would not type-check.
   #callbacks: Array<(future: Future<any>) => unknown> | undefined;
-  /** Internal listeners (waiters); they run before user callbacks. */
+  /** Internal listeners of completion (`wait`, `asCompleted`); they run before user callbacks. */
   #listeners: Set<Listener> | undefined;
+  /** Timed `result()`/`exception()` waits, woken when the future is done (cancelled included). */
+  #timedWaiters: Set<Listener> | undefined;
+  /** See {@link kNotifyOnCancel}. */
+  #notifyOnCancel = false;
   /**
    * Resolves when the future is done: one promise shared by every untimed waiter (`await future`,
    * `result()`), so that awaiting 100 000 futures costs one promise each, not a promise, a
@@ -108,8 +127,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
   cancel(): boolean {
     if (this.#state === RUNNING || this.#state === FINISHED) return false;
     if (this.#state === CANCELLED || this.#state === CANCELLED_AND_NOTIFIED) return true;
-    this.#state = CANCELLED;
-    this.#settled();
+    this.#state = this.#notifyOnCancel ? CANCELLED_AND_NOTIFIED : CANCELLED;
+    this.#wakeWaiters();
+    if (this.#notifyOnCancel) this.#wakeListeners();
+    this.#runCallbacks();
     return true;
   }
 
@@ -167,6 +188,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   setRunningOrNotifyCancel(): boolean {
     if (this.#state === CANCELLED) {
       this.#state = CANCELLED_AND_NOTIFIED;
+      this.#wakeListeners();
       return false;
     }
     if (this.#state === PENDING) {
@@ -193,14 +215,25 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.#settled();
   }
 
-  /** Internal: see {@link kOnDone}. */
-  [kOnDone](listener: Listener): () => void {
-    if (this.done()) {
+  /** Internal: see {@link kOnCompleted}. */
+  [kOnCompleted](listener: Listener): () => void {
+    if (this[kCompleted]) {
       listener();
       return noop;
     }
     (this.#listeners ??= new Set()).add(listener);
     return () => this.#listeners?.delete(listener);
+  }
+
+  /** Internal: see {@link kCompleted}. */
+  get [kCompleted](): boolean {
+    return this.#state === FINISHED || this.#state === CANCELLED_AND_NOTIFIED;
+  }
+
+  /** Internal: see {@link kNotifyOnCancel}. */
+  [kNotifyOnCancel](): this {
+    this.#notifyOnCancel = true;
+    return this;
   }
 
   /** Internal: see {@link kFailed}. */
@@ -228,8 +261,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   #checkNotDone(what: string): void {
+    // Python's message is "<STATE>: <repr>"; ports of its tests match on that part.
     if (this.done()) {
-      throw new InvalidStateError(`cannot set the ${what} of a future that is already done: ${this[inspect.custom]()}`);
+      throw new InvalidStateError(`cannot set the ${what} of a future that is already done (${this.#state}: ${this[inspect.custom]()})`);
     }
   }
 
@@ -246,30 +280,46 @@ export class Future<T = unknown> implements PromiseLike<T> {
       return (this.#donePromise ??= new Promise<void>((resolve) => (this.#resolveDone = resolve)));
     }
     return new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const unsubscribe = this[kOnDone](() => {
-        if (timer !== undefined) clearTimeout(timer);
+      const waiters = (this.#timedWaiters ??= new Set());
+      const waiter = (): void => {
+        cancelTimer();
         resolve();
+      };
+      const cancelTimer = after(timeout, () => {
+        waiters.delete(waiter);
+        reject(new TimeoutError(`the future did not finish within ${timeout} ms`));
       });
-      if (timeout !== undefined && timeout !== Infinity) {
-        timer = setTimeout(() => {
-          unsubscribe();
-          reject(new TimeoutError(`the future did not finish within ${timeout} ms`));
-        }, timeout);
-      }
+      waiters.add(waiter);
     });
   }
 
-  /** Wakes the waiters, then runs the callbacks, each exactly once. */
+  /** The future finished: everyone is woken, then the callbacks run, each exactly once. */
   #settled(): void {
-    const listeners = this.#listeners;
-    const callbacks = this.#callbacks;
-    this.#listeners = undefined;
-    this.#callbacks = undefined;
+    this.#wakeWaiters();
+    this.#wakeListeners();
+    this.#runCallbacks();
+  }
+
+  /** Wakes `result()`/`exception()` (the future is done). */
+  #wakeWaiters(): void {
     const resolveDone = this.#resolveDone;
+    const waiters = this.#timedWaiters;
     this.#resolveDone = undefined;
+    this.#timedWaiters = undefined;
     resolveDone?.();
+    if (waiters !== undefined) for (const waiter of waiters) waiter();
+  }
+
+  /** Wakes `wait`/`asCompleted` (the future is completed). */
+  #wakeListeners(): void {
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
     if (listeners !== undefined) for (const listener of listeners) listener();
+  }
+
+  #runCallbacks(): void {
+    const callbacks = this.#callbacks;
+    this.#callbacks = undefined;
     if (callbacks !== undefined) for (const fn of callbacks) this.#invoke(fn);
   }
 

@@ -4,9 +4,10 @@
  */
 import { TimeoutError } from '../errors';
 import { checkTimeout, deadlineFor, describe, remaining } from '../internal/shm/deadline';
-import { Future, kFailed, kOnDone, type CompletedFuture } from './future';
+import { after } from '../internal/timer';
+import { Future, kCompleted, kFailed, kOnCompleted, type CompletedFuture } from './future';
 
-/** `wait` returns when any future finishes or is cancelled. */
+/** `wait` returns when any future finishes or is cancelled (and notified). */
 export const FIRST_COMPLETED = 'FIRST_COMPLETED';
 /** `wait` returns when any future finishes by raising, or when all are done. */
 export const FIRST_EXCEPTION = 'FIRST_EXCEPTION';
@@ -30,8 +31,11 @@ export interface WaitOptions {
  * Waits until the futures meet `returnWhen` or `timeout` passes, and splits them into done and
  * not done.
  *
- * Duplicates count once. A cancelled future is done. A timeout is not an error: `wait` then
- * returns the sets as they are (check `notDone.size`).
+ * Duplicates count once. A future is done here once it finished or its cancellation was notified
+ * (as Python: a bare `new Future()` that was `cancel()`led but never passed through
+ * `setRunningOrNotifyCancel()` stays in `notDone`; an executor's futures are notified as soon as
+ * they are cancelled). A timeout is not an error: `wait` then returns the sets as they are (check
+ * `notDone.size`).
  *
  * @example
  * const { done, notDone } = await wait([f1, f2, f3], { returnWhen: FIRST_COMPLETED });
@@ -51,7 +55,7 @@ export async function wait<T>(
   const futures = distinctFutures(fs);
   const done = new Set<Future<T>>();
   const notDone = new Set<Future<T>>();
-  for (const f of futures) (f.done() ? done : notDone).add(f);
+  for (const f of futures) (f[kCompleted] ? done : notDone).add(f);
 
   const satisfied = (): boolean => {
     if (notDone.size === 0) return true;
@@ -63,18 +67,18 @@ export async function wait<T>(
 
   await new Promise<void>((resolve) => {
     const unsubscribers: Array<() => void> = [];
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer: (() => void) | undefined;
     let finished = false;
     const finish = (): void => {
       if (finished) return;
       finished = true;
-      if (timer !== undefined) clearTimeout(timer);
+      cancelTimer?.();
       for (const unsubscribe of unsubscribers) unsubscribe();
       resolve();
     };
     for (const f of [...notDone]) {
       unsubscribers.push(
-        f[kOnDone](() => {
+        f[kOnCompleted](() => {
           notDone.delete(f);
           done.add(f);
           if (satisfied()) finish();
@@ -82,14 +86,14 @@ export async function wait<T>(
       );
       if (finished) return;
     }
-    if (timeout !== undefined && timeout !== Infinity) timer = setTimeout(finish, timeout);
+    if (timeout !== undefined && timeout !== Infinity) cancelTimer = after(timeout, finish);
   });
   return { done, notDone };
 }
 
 /**
- * Yields each distinct future once, as it completes (finished or cancelled); the ones already
- * done come first.
+ * Yields each distinct future once, as it completes (finished, or cancelled and notified: see
+ * {@link wait}); the ones already completed come first.
  *
  * It yields the Future objects, not their values (it is a plain async iterator, not an async
  * generator, whose `yield` would unwrap a thenable); the element type is {@link CompletedFuture}
@@ -120,13 +124,13 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<CompletedFuture<T>
   constructor(futures: Set<Future<T>>, timeout: number | undefined) {
     this.#deadline = deadlineFor(timeout);
     this.#total = futures.size;
-    for (const f of futures) if (f.done()) this.#ready.push(f);
+    for (const f of futures) if (f[kCompleted]) this.#ready.push(f);
     // Listen from the call on, so that the completion order is the real one.
     for (const f of futures) {
-      if (f.done()) continue;
+      if (f[kCompleted]) continue;
       this.#pending.set(
         f,
-        f[kOnDone](() => {
+        f[kOnCompleted](() => {
           this.#pending.delete(f);
           this.#ready.push(f);
           const wake = this.#wake;
@@ -160,9 +164,9 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<CompletedFuture<T>
         throw new TimeoutError(`${unfinished} (of ${this.#total}) futures unfinished`);
       }
       await new Promise<void>((resolve) => {
-        const timer = left === Infinity ? undefined : setTimeout(resolve, left);
+        const cancelTimer = left === Infinity ? undefined : after(left, resolve);
         this.#wake = () => {
-          if (timer !== undefined) clearTimeout(timer);
+          cancelTimer?.();
           resolve();
         };
       });

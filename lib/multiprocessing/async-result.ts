@@ -5,6 +5,7 @@
 import { inspect } from 'node:util';
 import { TimeoutError, ValueError } from '../errors';
 import { checkTimeout } from '../internal/shm/deadline';
+import { after } from '../internal/timer';
 
 /** Internal: settles an AsyncResult (used by Pool only). */
 export const kSettle: unique symbol = Symbol('threadkit.AsyncResult.settle') as never;
@@ -90,18 +91,18 @@ export class AsyncResult<R = unknown> {
     if (this.#state !== PENDING) return Promise.resolve(true);
     if (ms === 0) return Promise.resolve(false);
     return new Promise((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let cancelTimer: (() => void) | undefined;
       const wake = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
+        cancelTimer?.();
         resolve(true);
       };
       this.#waiters.push(wake);
       if (ms !== undefined && ms !== Infinity) {
-        timer = setTimeout(() => {
+        cancelTimer = after(ms, () => {
           const i = this.#waiters.indexOf(wake);
           if (i !== -1) this.#waiters.splice(i, 1);
           resolve(this.#state !== PENDING);
-        }, ms);
+        });
       }
     });
   }

@@ -3,7 +3,7 @@
  * ProcessPoolExecutor, `internal/process-pool`).
  */
 import { inspect } from 'node:util';
-import { RuntimeError, ValueError } from '../errors';
+import { RuntimeError } from '../errors';
 import type { Target } from '../target';
 import { encodeArgs, type EncodedTarget } from '../internal/transport';
 import { decodeOutcome, encodeInitializer, TargetCache } from '../internal/executor/encoding';
@@ -87,9 +87,9 @@ export class Pool {
    * @default processes cpuCount()
    */
   constructor(processes?: number, options?: PoolOptions) {
-    this.#processes = rangeChecked(processes, 'processes', cpuCount());
+    this.#processes = positiveInteger(processes, 'processes', cpuCount());
     const opts = optionsObject(options);
-    const maxTasksPerChild = opts.maxtasksperchild === undefined ? undefined : rangeChecked(opts.maxtasksperchild, 'maxtasksperchild', 1);
+    const maxTasksPerChild = opts.maxtasksperchild === undefined ? undefined : positiveInteger(opts.maxtasksperchild, 'maxtasksperchild', 1);
     const initializer = encodeInitializer(opts.initializer, opts.initargs, true);
     const execArgv = execArgvOption(opts.execArgv);
     this.#core = new PoolCore<PoolTask>(
@@ -250,7 +250,7 @@ export class Pool {
     const items = itemsOf(iterable);
     const chunksize = options.chunksize === undefined
       ? Math.max(1, Math.ceil(items.length / (this.#processes * 4)))
-      : rangeChecked(options.chunksize, 'chunksize', 1);
+      : positiveInteger(options.chunksize, 'chunksize', 1);
     const result = new AsyncResult<R[]>(callbacksOption(options));
     const values = new Array<R>(items.length);
     let left = Math.ceil(items.length / chunksize);
@@ -267,7 +267,7 @@ export class Pool {
   #imap<R>(fn: Target, iterable: Iterable<unknown>, chunksize: number, ordered: boolean): AsyncIterable<R> {
     this.#checkRunning();
     const target = this.#targets.encode(fn);
-    const size = rangeChecked(chunksize, 'chunksize', 1);
+    const size = positiveInteger(chunksize, 'chunksize', 1);
     // Read the input now, as Python's task handler does; an error of the iterator is yielded in turn.
     const items: unknown[] = [];
     let sourceError: { error: unknown } | undefined;
@@ -351,16 +351,6 @@ class ResultStream<R> implements AsyncIterableIterator<R> {
 
   [Symbol.asyncIterator](): this {
     return this;
-  }
-}
-
-/** A count argument: TypeError when not a number, ValueError (a RangeError) when below 1, as Python. */
-function rangeChecked(value: unknown, name: string, fallback: number): number {
-  try {
-    return positiveInteger(value, name, fallback);
-  } catch (error) {
-    if (error instanceof TypeError) throw error;
-    throw new ValueError((error as Error).message);
   }
 }
 

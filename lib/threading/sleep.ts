@@ -2,6 +2,7 @@
  * `sleep` and `sleepSync`: Python's `time.sleep`, in milliseconds.
  */
 import { describe } from '../internal/shm/deadline';
+import { after } from '../internal/timer';
 
 /** A private word nobody ever notifies: `Atomics.wait` on it is a pure sleep. */
 const NEVER_NOTIFIED = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
@@ -23,7 +24,9 @@ function checkMs(ms: unknown): number {
  */
 export async function sleep(ms: number): Promise<void> {
   checkMs(ms);
-  await new Promise<void>((resolve) => setTimeout(resolve, Math.min(ms, 0x7fffffff)));
+  // Forever, as sleepSync(Infinity); the interval only keeps the process alive meanwhile.
+  if (ms === Infinity) return new Promise<void>(() => setInterval(noop, 0x7fffffff));
+  await new Promise<void>((resolve) => after(ms, resolve));
 }
 
 /**
@@ -38,3 +41,5 @@ export function sleepSync(ms: number): void {
   if (ms === 0) return;
   Atomics.wait(NEVER_NOTIFIED, WORD, 0, ms === Infinity ? undefined : ms);
 }
+
+function noop(): void {}

@@ -65,12 +65,27 @@ describe('asCompleted', () => {
     expect(seen).toEqual([a, b]);
   });
 
-  test('a future cancelled while waiting counts as completed', async () => {
+  test('a future cancelled and notified while waiting counts as completed', async () => {
     const f = running();
     const g = new Future();
-    setTimeout(() => g.cancel(), 2);
+    setTimeout(() => {
+      g.cancel();
+      g.setRunningOrNotifyCancel();
+    }, 2);
     setTimeout(() => f.setResult(1), 6);
     expect(await collect(asCompleted([f, g]))).toEqual([g, f]);
+  });
+
+  test('a future cancelled but never notified is not yielded (as Python)', async () => {
+    const ok = successful();
+    const cancelled = new Future();
+    cancelled.cancel();
+    const seen: unknown[] = [];
+    const run = async (): Promise<void> => {
+      for await (const f of asCompleted([ok, cancelled], 20)) seen.push(f);
+    };
+    await expect(run()).rejects.toThrow('1 (of 2) futures unfinished');
+    expect(seen).toEqual([ok]);
   });
 
   test('the timeout counts from the call', async () => {

@@ -21,10 +21,11 @@ import {
   wait,
   type Executor,
 } from 'threadkit/futures';
-import { BrokenExecutorError, CancelledError, RuntimeError, TimeoutError } from 'threadkit/errors';
+import { BrokenExecutorError, CancelledError, RuntimeError, TimeoutError, ValueError } from 'threadkit/errors';
 import { fromModule } from 'threadkit';
 import { Gate, gateTask } from '../fixtures/futures-gate';
 import { collected } from '../helpers/gc';
+import { capturingConsoleError } from '../helpers/console';
 
 /** Options the suite passes to `makeExecutor`. */
 export interface SuiteExecutorOptions {
@@ -199,8 +200,9 @@ export function describeExecutorSuite(name: string, makeExecutor: (options?: Sui
         await ex.shutdown();
       });
 
-      test('a chunksize below 1 or not an integer is a RangeError', () => {
+      test('a chunksize below 1 or not an integer is a RangeError (ValueError, as Python: test_map_chunksize)', () => {
         expect(() => shared.map((x: number) => x, [1], { chunksize: 0 })).toThrow(RangeError);
+        expect(() => shared.map((x: number) => x, [1], { chunksize: -1 })).toThrow(ValueError);
         expect(() => shared.map((x: number) => x, [1], { chunksize: -1 })).toThrow(RangeError);
         expect(() => shared.map((x: number) => x, [1], { chunksize: 1.5 })).toThrow(/chunksize/);
       });
@@ -315,6 +317,21 @@ export function describeExecutorSuite(name: string, makeExecutor: (options?: Sui
         gate.release();
       });
 
+      test('a timeout cancels the task it was waiting for, not only the ones after it (test_executor_map_current_future_cancel)', async () => {
+        const ex = fresh({ maxWorkers: 1 });
+        const busy = await openGate();
+        const mapped = await openGate();
+        const first = ex.submit(gateTask, busy.path, 'first');
+        await busy.waitArrivals(1);
+        const results = ex.map(gateTask, [mapped.path, mapped.path], { timeout: 0 })[Symbol.asyncIterator]();
+        await expect(results.next()).rejects.toThrow(TimeoutError);
+        mapped.release();
+        busy.release();
+        expect(await first).toBe('first');
+        await ex.shutdown();
+        expect(mapped.arrivals).toBe(0);
+      });
+
       test.each([1, 3])('the result iterator keeps no reference to a result it yielded, chunksize %i (test_free_reference)', async (chunksize) => {
         // Stepped by hand: `for await` itself keeps the current step's value alive until the next
         // one (V8 holds it in the loop's frame), which would hide what the iterator holds.
@@ -353,8 +370,9 @@ export function describeExecutorSuite(name: string, makeExecutor: (options?: Sui
     });
 
     describe('maxWorkers', () => {
-      test.each([0, -1, 0.5])('maxWorkers %p is a RangeError naming it', (value) => {
+      test.each([0, -1, 0.5])('maxWorkers %p is a RangeError naming it (ValueError, as Python)', (value) => {
         expect(() => makeExecutor({ maxWorkers: value })).toThrow(RangeError);
+        expect(() => makeExecutor({ maxWorkers: value })).toThrow(ValueError);
         expect(() => makeExecutor({ maxWorkers: value })).toThrow(/maxWorkers/);
       });
 
@@ -479,6 +497,25 @@ export function describeExecutorSuite(name: string, makeExecutor: (options?: Sui
         await ex.shutdown({ wait: true });
       });
 
+      test('a queued future that is cancelled completes at once for wait() and asCompleted()', async () => {
+        const ex = fresh({ maxWorkers: 1 });
+        const gate = await openGate();
+        const running = ex.submit(gateTask, gate.path);
+        await gate.waitArrivals(1);
+        const queued = ex.submit(mul, 2, 3);
+        expect(queued.cancel()).toBe(true);
+        // The executor owns the queue: the cancellation is notified at once, no worker has to reach it.
+        expect(queued._state).toBe('CANCELLED_AND_NOTIFIED');
+        const { done, notDone } = await wait([queued, running], { returnWhen: FIRST_COMPLETED });
+        expect(done).toEqual(new Set([queued]));
+        expect(notDone).toEqual(new Set([running]));
+        const seen: unknown[] = [];
+        for await (const f of asCompleted([queued])) seen.push(f);
+        expect(seen).toEqual([queued]);
+        gate.release();
+        await running;
+      });
+
       test('a task submitted and cancelled right before shutdown does not hang it', async () => {
         const ex = fresh({ maxWorkers: 1 });
         const gate = await openGate();
@@ -569,20 +606,25 @@ export function describeExecutorSuite(name: string, makeExecutor: (options?: Sui
         expect(new Set(results)).toEqual(new Set(['initialized:1']));
       });
 
-      test('an initializer that throws fails the pending futures and breaks the executor', async () => {
-        const ex = fresh({
-          maxWorkers: 2,
-          initializer: () => {
-            throw new Error('initializer failed');
-          },
+      test('an initializer that throws fails the pending futures, breaks the executor and is reported once (test_init)', async () => {
+        const { printed } = await capturingConsoleError(async () => {
+          const ex = fresh({
+            maxWorkers: 2,
+            initializer: () => {
+              throw new RangeError('error in initializer');
+            },
+          });
+          const futures = Array.from({ length: 10 }, (_, i) => ex.submit(mul, i, 1));
+          for (const f of futures) {
+            const error = await f.exception();
+            expect(error).toBeInstanceOf(BrokenExecutorError);
+            expect((error as Error).message).toContain('RangeError: error in initializer');
+          }
+          expect(() => ex.submit(mul, 1, 1)).toThrow(BrokenExecutorError);
+          await ex.shutdown();
         });
-        const futures = Array.from({ length: 10 }, (_, i) => ex.submit(mul, i, 1));
-        for (const f of futures) {
-          const error = await f.exception();
-          expect(error).toBeInstanceOf(BrokenExecutorError);
-        }
-        expect(() => ex.submit(mul, 1, 1)).toThrow(BrokenExecutorError);
-        await ex.shutdown();
+        expect(printed).toHaveLength(1);
+        expect(printed[0]).toMatch(/^Exception in initializer: RangeError: error in initializer/);
       });
 
       test('a bad initializer or initargs is a TypeError at construction', () => {

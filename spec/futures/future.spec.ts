@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { inspect } from 'node:util';
-import { Future } from 'threadkit/futures';
+import { Future, asCompleted, wait } from 'threadkit/futures';
 import { CancelledError, InvalidStateError, RuntimeError, TimeoutError } from 'threadkit/errors';
 
 type State = 'PENDING' | 'RUNNING' | 'CANCELLED' | 'CANCELLED_AND_NOTIFIED' | 'FINISHED';
@@ -48,6 +48,50 @@ describe('Future', () => {
     expect(cancelledAndNotified()._state).toBe('CANCELLED_AND_NOTIFIED');
     expect(exceptionFuture()._state).toBe('FINISHED');
     expect(successful()._state).toBe('FINISHED');
+  });
+
+  test("the InvalidStateError names the state and the future, as Python's (test_multiple_set_result)", () => {
+    const f = pending();
+    f.setResult(1);
+    expect(() => f.setResult(2)).toThrow(/FINISHED: <Future state=finished returned number>/);
+    const g = pending();
+    g.setException(new RangeError('x'));
+    expect(() => g.setException(new Error('y'))).toThrow(/FINISHED: <Future state=finished raised RangeError>/);
+    expect(() => cancelled().setResult(1)).toThrow(/CANCELLED: <Future state=cancelled>/);
+    expect(f.result()).resolves.toBe(1);
+  });
+
+  test("timeouts beyond setTimeout's limit (2^31 ms) still wait, in result, exception, wait and asCompleted", async () => {
+    const f = pending();
+    const settledWithin = async (p: Promise<unknown>): Promise<string> =>
+      Promise.race([p.then(() => 'settled', () => 'settled'), new Promise<string>((resolve) => setTimeout(resolve, 50, 'pending'))]);
+    const result = f.result(3e9);
+    const exception = f.exception(3e9);
+    const waited = wait([f], { timeout: 3e9 });
+    const completed = (async () => {
+      // Wrapped: an async function returning the Future itself would unwrap it.
+      for await (const done of asCompleted([f], 3e9)) return { done };
+      return undefined;
+    })();
+    expect(await settledWithin(Promise.any([result, exception, waited, completed]))).toBe('pending');
+    f.setResult(5);
+    expect(await result).toBe(5);
+    expect(await exception).toBeNull();
+    expect((await waited).done).toEqual(new Set([f]));
+    expect((await completed)?.done).toBe(f);
+  });
+
+  test('cancel() wakes result() waiters and runs the done callbacks at once, before any notification', async () => {
+    const f = pending();
+    const calls: string[] = [];
+    f.addDoneCallback(() => calls.push('callback'));
+    const untimed = f.result().catch((e: unknown) => e);
+    const timed = f.exception(60_000).catch((e: unknown) => e);
+    expect(f.cancel()).toBe(true);
+    expect(calls).toEqual(['callback']);
+    expect(await untimed).toBeInstanceOf(CancelledError);
+    expect(await timed).toBeInstanceOf(CancelledError);
+    expect(f._state).toBe('CANCELLED');
   });
 
   describe('done callbacks', () => {

@@ -8,6 +8,7 @@ import { RENDEZVOUS, Rendezvous } from '../fixtures/process-rendezvous';
 import { stillPresent } from '../fixtures/process-reaped';
 import { Gate } from '../fixtures/futures-gate';
 import { describeExecutorSuite } from './executor-suite';
+import { capturingConsoleError } from '../helpers/console';
 
 describeExecutorSuite('ProcessPoolExecutor', (options) => new ProcessPoolExecutor(options));
 
@@ -159,11 +160,15 @@ describe('ProcessPoolExecutor options', () => {
   });
 
   test('an initializer that throws breaks the executor: pending futures and later submits fail', async () => {
-    const executor = make({ maxWorkers: 2, initializer: fromModule(TASKS, 'failInit') });
-    const futures = Array.from({ length: 5 }, (_, i) => executor.submit(square, i));
-    for (const future of futures) await expect(future.result()).rejects.toThrow(BrokenProcessPoolError);
-    expect(() => executor.submit(square, 1)).toThrow(BrokenProcessPoolError);
-    await executor.shutdown();
+    const { printed } = await capturingConsoleError(async () => {
+      const executor = make({ maxWorkers: 2, initializer: fromModule(TASKS, 'failInit') });
+      const futures = Array.from({ length: 5 }, (_, i) => executor.submit(square, i));
+      for (const future of futures) await expect(future.result()).rejects.toThrow(BrokenProcessPoolError);
+      expect(() => executor.submit(square, 1)).toThrow(BrokenProcessPoolError);
+      await executor.shutdown();
+    });
+    expect(printed).toHaveLength(1);
+    expect(printed[0]).toMatch(/^Exception in initializer: /);
   });
 
   test('an initializer with a threading object argument is a TypeError at construction', () => {

@@ -10,6 +10,7 @@ import { ThreadPoolExecutor, type Executor } from 'threadkit/futures';
 import { BrokenThreadPoolError } from 'threadkit/errors';
 import { liveResources } from '../../lib/internal/tracking';
 import { describeExecutorSuite } from './executor-suite';
+import { capturingConsoleError } from '../helpers/console';
 
 describeExecutorSuite('ThreadPoolExecutor', (options) => new ThreadPoolExecutor(options));
 
@@ -127,9 +128,9 @@ describe('ThreadPoolExecutor', () => {
         throw new RangeError('bad setup');
       },
     });
-    const error = (await ex.submit(() => 1).exception()) as BrokenThreadPoolError;
+    const { value: error } = await capturingConsoleError(async () => (await ex.submit(() => 1).exception()) as BrokenThreadPoolError);
     expect(error).toBeInstanceOf(BrokenThreadPoolError);
-    expect(error.message).toBe('a thread initializer failed, the thread pool is not usable anymore');
+    expect(error.message).toBe('a thread initializer failed, the thread pool is not usable anymore (RangeError: bad setup)');
     expect(error.cause).toBeInstanceOf(RangeError);
     expect((error.cause as Error).message).toBe('bad setup');
   });

@@ -67,10 +67,41 @@ describe('wait', () => {
     const a = running();
     const b = new Future();
     setTimeout(() => a.setResult(1), 2);
-    setTimeout(() => b.cancel(), 4);
+    setTimeout(() => {
+      b.cancel();
+      b.setRunningOrNotifyCancel();
+    }, 4);
     const { done, notDone } = await wait([a, b], { returnWhen: FIRST_EXCEPTION });
     expect(done).toEqual(new Set([a, b]));
     expect(notDone.size).toBe(0);
+  });
+
+  test('a cancelled future is not done until its cancellation is notified (test_first_completed)', async () => {
+    const cancelled = new Future();
+    cancelled.cancel();
+    const f1 = running();
+    const f2 = running();
+    setTimeout(() => f1.setResult(42), 2);
+    const first = await wait([cancelled, f1, f2], { returnWhen: FIRST_COMPLETED });
+    expect(first.done).toEqual(new Set([f1]));
+    expect(first.notDone).toEqual(new Set([cancelled, f2]));
+    // Notifying completes it: a waiter already waiting wakes up.
+    const all = wait([cancelled]);
+    setTimeout(() => expect(cancelled.setRunningOrNotifyCancel()).toBe(false), 2);
+    expect((await all).done).toEqual(new Set([cancelled]));
+  });
+
+  test('FIRST_EXCEPTION with some already complete leaves a cancelled, unnotified future pending (test_first_exception_some_already_complete)', async () => {
+    const ok = successful();
+    const cancelled = new Future();
+    cancelled.cancel();
+    const notified = cancelledAndNotified();
+    const bad = running();
+    const slow = running();
+    setTimeout(() => bad.setException(new RangeError('division by zero')), 2);
+    const { done, notDone } = await wait([ok, cancelled, notified, bad, slow], { returnWhen: FIRST_EXCEPTION });
+    expect(done).toEqual(new Set([ok, notified, bad]));
+    expect(notDone).toEqual(new Set([cancelled, slow]));
   });
 
   test('ALL_COMPLETED (the default) waits for every future, cancelled and failed ones included', async () => {

@@ -35,6 +35,23 @@ describe('AsyncResult (CPython test_async, test_async_timeout)', () => {
     expect(inspect(result)).toBe('<AsyncResult returned number>');
   });
 
+  test("a timeout beyond setTimeout's limit (2^31 ms) still waits", async () => {
+    const gate = await Rendezvous.open();
+    try {
+      const result = pool.applyAsync<number>(hold, [gate.path, 7]);
+      await gate.arrivals(1);
+      const got = result.get(3e9);
+      const waited = result.wait(3e9);
+      const early = await Promise.race([got.then(() => 'settled', () => 'settled'), new Promise((resolve) => setTimeout(resolve, 50, 'pending'))]);
+      expect(early).toBe('pending');
+      gate.release();
+      expect(await got).toBe(7);
+      await expect(waited).resolves.toBeUndefined();
+    } finally {
+      await gate.close();
+    }
+  });
+
   test('a failed task: successful() is false and get() rejects with its error every time', async () => {
     const result = pool.applyAsync(() => {
       throw new RangeError('out of range');

@@ -7,6 +7,7 @@ import { TASKS } from '../fixtures/process-tasks';
 import { RENDEZVOUS, Rendezvous } from '../fixtures/process-rendezvous';
 import { stillPresent } from '../fixtures/process-reaped';
 import { collected } from '../helpers/gc';
+import { capturingConsoleError } from '../helpers/console';
 
 const sqr = fromModule<[number], number>(TASKS, 'square');
 const pid = fromModule<[], number>(TASKS, 'pid');
@@ -387,10 +388,14 @@ describe('Pool lifetime', () => {
   });
 
   test('an initializer that throws fails the pending work with BrokenProcessPoolError instead of hanging', async () => {
-    const pool = make(2, { initializer: fromModule(TASKS, 'failInit') });
-    const results = range(5).map((i) => pool.applyAsync(sqr, [i]));
-    for (const result of results) await expect(result.get()).rejects.toThrow(BrokenProcessPoolError);
-    expect(() => pool.applyAsync(sqr, [1])).toThrow(BrokenProcessPoolError);
+    const { printed } = await capturingConsoleError(async () => {
+      const pool = make(2, { initializer: fromModule(TASKS, 'failInit') });
+      const results = range(5).map((i) => pool.applyAsync(sqr, [i]));
+      for (const result of results) await expect(result.get()).rejects.toThrow(BrokenProcessPoolError);
+      expect(() => pool.applyAsync(sqr, [1])).toThrow(BrokenProcessPoolError);
+    });
+    expect(printed).toHaveLength(1);
+    expect(printed[0]).toMatch(/^Exception in initializer: /);
   });
 });
 

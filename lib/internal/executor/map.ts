@@ -9,8 +9,9 @@
  * the timeout counts from the call.
  *
  * Closing: when the consumer leaves the loop (break → `return()`), when a task fails, or when the
- * timeout passes, the futures still in flight are cancelled (those not started are dropped) and the
- * source iterator is closed (`return()`), as Python's result iterator cancels its remaining futures.
+ * timeout passes, the futures still in flight — the one the timeout was waiting on included — are
+ * cancelled (those not started are dropped) and the source iterator is closed (`return()`), as
+ * Python's result iterator cancels its remaining futures.
  *
  * An error thrown by the source iterator, or by submitting an item (an argument that cannot be sent,
  * an executor shut down meanwhile), is thrown by this iterator at that item's position, after the
@@ -154,6 +155,8 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
     } catch (error) {
       // Our timeout, not a TimeoutError the task itself threw (its future would be done).
       const timedOut = error instanceof TimeoutError && !future.done();
+      // The future waited on is no longer in #inflight: cancel it too (Python's _result_or_cancel).
+      future.cancel();
       await this.#close();
       if (timedOut) throw new TimeoutError(`map results were not ready within ${this.#timeout} ms`);
       throw error;

@@ -1,8 +1,9 @@
 /**
  * Validation of executor options, shared by every executor so that they reject bad input with the
- * same errors: a wrong type is a TypeError, a number out of range a RangeError, each naming the
- * option and the value received.
+ * same errors: a wrong type is a TypeError, a number out of range a ValueError (a RangeError, so
+ * both Python's class and the built-in one match), each naming the option and the value received.
  */
+import { ValueError } from '../../errors';
 import { describe } from '../shm/deadline';
 
 /** A positive integer option (`maxWorkers`, `chunksize`, `maxTasksPerChild`), or `fallback` when undefined. */
@@ -12,7 +13,7 @@ export function positiveInteger(value: unknown, name: string, fallback: number):
     throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${describe(value)}`);
   }
   if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`Expected \`${name}\` to be a positive integer, got ${value}`);
+    throw new ValueError(`Expected \`${name}\` to be a positive integer, got ${value}`);
   }
   return value;
 }

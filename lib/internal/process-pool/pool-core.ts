@@ -22,6 +22,7 @@
 import { BrokenProcessPoolError } from '../../errors';
 import { decodeError, type EncodedOutcome, type EncodedTarget } from '../transport';
 import type { WireInitializer } from '../executor/run-item';
+import { reportInitializerFailure } from '../executor/init-failure';
 import type { WireSource } from '../executor/work-item';
 import { FAST_TASK_MS, type InitMessage, type ResultRecord } from './protocol';
 import { WorkerProcess, type WorkerEvents } from './worker-process';
@@ -92,8 +93,10 @@ export class PoolCore<J extends PoolJob> {
         this.#pump();
       },
       initFailed: (_worker, outcome) => {
+        // Every child runs the initializer: report the first failure only.
+        if (this.#broken !== null) return;
         const cause = outcome.ok ? undefined : decodeError(outcome.error);
-        const what = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+        const what = reportInitializerFailure(cause);
         this.#break(new BrokenProcessPoolError(`an initializer failed in a child process; the process pool is not usable anymore (${what})`, { cause }));
       },
       results: (worker, results) => this.#onResults(worker, results),
