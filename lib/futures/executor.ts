@@ -203,7 +203,7 @@ export abstract class Executor {
       maxWorkers: this._maxWorkers,
       // With chunksize 1 each task is a plain call (no result array to unpack).
       submitChunk: (values) => {
-        this.#checkOpen();
+        this.#checkOpen(' (map reads its input lazily, a bounded window ahead of the results: consume them before shutdown)');
         return this.#enqueue(target, encodeArgs(values, { crossProcess }), chunksize > 1);
       },
     });
@@ -339,9 +339,9 @@ export abstract class Executor {
 
   // ───────────────────────────── internals ─────────────────────────────
 
-  #checkOpen(): void {
+  #checkOpen(hint = ''): void {
     if (this.#broken !== undefined) throw this._brokenError(this.#broken, this.#brokenCause);
-    if (this.#shutdown) throw new RuntimeError('cannot schedule new futures after shutdown');
+    if (this.#shutdown) throw new RuntimeError(`cannot schedule new futures after shutdown${hint}`);
   }
 
   #enqueue(target: EncodedTarget, args: unknown[], chunk: boolean): Future<any> {

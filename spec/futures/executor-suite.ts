@@ -200,6 +200,23 @@ export function describeExecutorSuite(name: string, makeExecutor: (options?: Sui
         await ex.shutdown();
       });
 
+      test('shutdown while a long map is mid-way ends it at the first item not submitted, with a RuntimeError that says why', async () => {
+        const ex = fresh({ maxWorkers: 2 });
+        const input = Array.from({ length: 5000 }, (_, i) => i);
+        const results = ex.map((x: number) => x + 1, input);
+        await ex.shutdown();
+        const got: number[] = [];
+        const run = async (): Promise<void> => {
+          for await (const v of results) got.push(v);
+        };
+        const error = await run().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(RuntimeError);
+        expect((error as Error).message).toMatch(/after shutdown \(map reads its input lazily/);
+        // Every result read ahead before the shutdown arrived, in order.
+        expect(got.length).toBeGreaterThan(0);
+        expect(got).toEqual(input.slice(0, got.length).map((x) => x + 1));
+      });
+
       test('a chunksize below 1 or not an integer is a RangeError (ValueError, as Python: test_map_chunksize)', () => {
         expect(() => shared.map((x: number) => x, [1], { chunksize: 0 })).toThrow(RangeError);
         expect(() => shared.map((x: number) => x, [1], { chunksize: -1 })).toThrow(ValueError);
