@@ -167,6 +167,8 @@ interface CpuSide {
   readonly impl: string;
   readonly threadkit: boolean;
   readonly note?: string;
+  /** The no-pool ceiling: threadkit's rows say how close they came to it. */
+  readonly ceiling?: boolean;
   run(): Promise<unknown>;
   close(): Promise<void>;
 }
@@ -200,7 +202,12 @@ async function cpuSession(bench: string, ctx: MicroContext, open: Array<() => Pr
         best[i] = Math.min(best[i], performance.now() - t0);
       }
     }
-    sides.forEach((side, i) => rows.push({ bench, impl: side.impl, threadkit: side.threadkit, value: serial / best[i], ...(side.note ? { note: side.note } : {}) }));
+    const ceiling = sides.findIndex((side) => side.ceiling);
+    sides.forEach((side, i) => {
+      const ofCeiling = side.threadkit && ceiling !== -1 ? `${Math.round((100 * best[ceiling]) / best[i])}% of the ceiling` : undefined;
+      const note = [side.note, ofCeiling].filter(Boolean).join('; ');
+      rows.push({ bench, impl: side.impl, threadkit: side.threadkit, value: serial / best[i], ...(note ? { note } : {}) });
+    });
   } catch (error) {
     rows.push({ bench, impl: sides[0]?.impl ?? bench, threadkit: true, value: null, error: reason(error) });
   } finally {
@@ -266,6 +273,7 @@ async function ceilingSide(kind: Kind, ctx: MicroContext): Promise<CpuSide> {
     impl: kind === 'threads' ? 'plain worker_threads, no pool (ceiling)' : 'plain child processes, no pool (ceiling)',
     threadkit: false,
     note: 'one message per worker with its share of the tasks',
+    ceiling: true,
     run: () => Promise.all(channels.map((channel, i) => new Promise((resolve) => {
       channel.once('message', resolve);
       channel.send({ name: 'fib', arg: n, count: share(i) });
