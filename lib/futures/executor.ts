@@ -186,8 +186,9 @@ export abstract class Executor {
    * ahead of the consumer, so an endless generator works. The first task error is thrown by the
    * iterator; leaving the loop early (break, throw) cancels the tasks not started yet.
    * @throws (synchronously) TypeError for a bad target or iterable; ValueError (a RangeError) for
-   *   `chunksize < 1`; RangeError for a bad timeout; RuntimeError after shutdown. The iterator throws TimeoutError when a
-   *   result is not ready `timeout` ms after the call.
+   *   `chunksize < 1`; RangeError for a bad timeout; RuntimeError after shutdown. The iterator
+   *   throws TimeoutError when a result is not ready `timeout` ms after the call, and RuntimeError
+   *   at the first item it could not submit because the executor was shut down meanwhile.
    */
   map<T, R>(fn: Target<[T], R>, iterable: Iterable<T> | AsyncIterable<T>, options?: MapOptions): AsyncIterable<Awaited<R>> {
     const { timeout, chunksize: rawChunksize } = optionsObject(options);

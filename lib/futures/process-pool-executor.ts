@@ -52,10 +52,10 @@ export interface ProcessPoolExecutorOptions {
  * const pid = await executor.submit(() => process.pid);
  * for await (const square of executor.map((x: number) => x * x, [1, 2, 3], { chunksize: 2 })) console.log(square);
  *
- * @throws ValueError (a RangeError) for `maxWorkers` or `maxTasksPerChild` that is not a positive integer (TypeError
- *   when not a number); TypeError for a bad initializer, initargs or execArgv. `submit`/`map` throw
- *   TypeError for a target or argument that cannot be sent, RuntimeError after shutdown, and
- *   BrokenProcessPoolError once the executor is broken.
+ * @throws ValueError (a RangeError) for `maxWorkers` or `maxTasksPerChild` that is not a positive
+ *   integer (TypeError when not a number); TypeError for a bad initializer, initargs or execArgv.
+ *   `submit`/`map` throw TypeError for a target or argument that cannot be sent, RuntimeError
+ *   after shutdown, and BrokenProcessPoolError once the executor is broken.
  */
 export class ProcessPoolExecutor extends Executor {
   readonly #core: PoolCore<WorkItem>;

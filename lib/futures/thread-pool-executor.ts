@@ -29,7 +29,7 @@ import { decodeError, workerEntry, type EncodedError, type EncodedOutcome } from
 import { describe } from '../internal/shm/deadline';
 import { track } from '../internal/tracking';
 import { optionsObject } from '../internal/executor/options';
-import { reportInitializerFailure } from '../internal/executor/init-failure';
+import { initializerSummary, reportInitializerFailure } from '../internal/executor/init-failure';
 import { packBatch, type WorkItem } from '../internal/executor/work-item';
 import {
   allocateSlot,
@@ -114,9 +114,9 @@ interface Slot {
  * const future = executor.submit((n: number) => { let a = 0, b = 1; while (n--) [a, b] = [b, a + b]; return a; }, 50);
  * console.log(await future);   // 12586269025
  *
- * @throws ValueError (a RangeError) when `maxWorkers` is not a positive integer, TypeError when it is not a
- *   number or `threadNamePrefix` is not a string, TypeError for an initializer or initargs that
- *   cannot be sent.
+ * @throws ValueError (a RangeError) when `maxWorkers` is not a positive integer, TypeError when it
+ *   is not a number or `threadNamePrefix` is not a string, TypeError for an initializer or initargs
+ *   that cannot be sent.
  */
 export class ThreadPoolExecutor extends Executor {
   readonly #namePrefix: string;
@@ -282,7 +282,7 @@ export class ThreadPoolExecutor extends Executor {
       cause = error;
     }
     // Every worker runs the initializer: report the first failure only.
-    const summary = this._isBroken() ? String(cause) : reportInitializerFailure(cause);
+    const summary = this._isBroken() ? initializerSummary(cause) : reportInitializerFailure(cause);
     const message = `a thread initializer failed, the thread pool is not usable anymore (${summary})`;
     this._break(message, cause);
     for (const item of items) this._fail(item, this._brokenError(message, cause));

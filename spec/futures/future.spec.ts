@@ -50,7 +50,7 @@ describe('Future', () => {
     expect(successful()._state).toBe('FINISHED');
   });
 
-  test("the InvalidStateError names the state and the future, as Python's (test_multiple_set_result)", () => {
+  test("the InvalidStateError names the state and the future, as Python's (test_multiple_set_result)", async () => {
     const f = pending();
     f.setResult(1);
     expect(() => f.setResult(2)).toThrow(/FINISHED: <Future state=finished returned number>/);
@@ -58,7 +58,7 @@ describe('Future', () => {
     g.setException(new RangeError('x'));
     expect(() => g.setException(new Error('y'))).toThrow(/FINISHED: <Future state=finished raised RangeError>/);
     expect(() => cancelled().setResult(1)).toThrow(/CANCELLED: <Future state=cancelled>/);
-    expect(f.result()).resolves.toBe(1);
+    await expect(f.result()).resolves.toBe(1);
   });
 
   test("timeouts beyond setTimeout's limit (2^31 ms) still wait, in result, exception, wait and asCompleted", async () => {

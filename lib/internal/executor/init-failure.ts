@@ -5,8 +5,13 @@
  * side's console, once per pool, and put the error's name and message in the Broken error.
  */
 
-/** Prints the initializer's error and returns its summary ("ValueError: error in initializer"). */
+/** The error's summary for a Broken error's message: "ValueError: error in initializer". */
+export function initializerSummary(cause: unknown): string {
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+}
+
+/** Prints the initializer's error (with its stack) and returns its summary. */
 export function reportInitializerFailure(cause: unknown): string {
   console.error('Exception in initializer:', cause);
-  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  return initializerSummary(cause);
 }
