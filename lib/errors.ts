@@ -20,8 +20,9 @@ export class RuntimeError extends Error {
 
 /**
  * A value out of its allowed range given the object's state: a BoundedSemaphore released above its
- * initial value, `taskDone()` called too often, `AsyncResult.successful()` before it is ready.
- * Extends `RangeError`, so `catch (e) { if (e instanceof RangeError) … }` sees it too.
+ * initial value, `taskDone()` called too often, `AsyncResult.successful()` before it is ready. Also
+ * every number argument out of range (a negative or NaN timeout, a count below its minimum), where
+ * Python raises ValueError too. Extends `RangeError`, so `instanceof RangeError` holds for all of them.
  */
 export class ValueError extends RangeError {
   constructor(message?: string, options?: ErrorOptions) {

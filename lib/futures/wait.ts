@@ -2,7 +2,7 @@
  * Waiting for several futures at once: {@link wait} and {@link asCompleted}, as Python's
  * `concurrent.futures.wait` and `as_completed`.
  */
-import { TimeoutError } from '../errors';
+import { TimeoutError, ValueError } from '../errors';
 import { checkTimeout, deadlineFor, describe, remaining } from '../internal/shm/deadline';
 import { after } from '../internal/timer';
 import { Future, kCompleted, kFailed, kOnCompleted, type CompletedFuture } from './future';
@@ -50,7 +50,7 @@ export async function wait<T>(
   const { timeout, returnWhen = ALL_COMPLETED } = options ?? {};
   checkTimeout(timeout);
   if (returnWhen !== FIRST_COMPLETED && returnWhen !== FIRST_EXCEPTION && returnWhen !== ALL_COMPLETED) {
-    throw new RangeError(`Expected \`returnWhen\` to be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${describe(returnWhen)}`);
+    throw new ValueError(`Expected \`returnWhen\` to be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${describe(returnWhen)}`);
   }
   const futures = distinctFutures(fs);
   const done = new Set<Future<T>>();

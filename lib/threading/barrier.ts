@@ -2,7 +2,7 @@
  * `Barrier`: Python's `threading.Barrier` — a fixed number of threads meet, then all go on.
  */
 import { inspect } from 'node:util';
-import { BrokenBarrierError } from '../errors';
+import { BrokenBarrierError, ValueError } from '../errors';
 import { checkTimeout, deadlineFor, describe } from '../internal/shm/deadline';
 import {
   BARRIER_WORDS, PARTIES, barrierAbort, barrierBroken, barrierInit, barrierReset, barrierWait, barrierWaiting,
@@ -89,7 +89,7 @@ export class Barrier {
     if (typeof parties !== 'number' || !Number.isInteger(parties)) {
       throw new TypeError(`Expected \`parties\` to be an integer, got ${describe(parties)}`);
     }
-    if (parties < 1 || parties > 0x7fffffff) throw new RangeError(`Expected \`parties\` to be an integer from 1 to ${0x7fffffff}, got ${parties}`);
+    if (parties < 1 || parties > 0x7fffffff) throw new ValueError(`Expected \`parties\` to be an integer from 1 to ${0x7fffffff}, got ${parties}`);
     if (typeof options !== 'object' || options === null) throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}`);
     this.#timeout = checkTimeout(options.timeout, 'options.timeout');
     this.#encodedAction = options.action === undefined ? null : encodeTarget(options.action, 'options.action');

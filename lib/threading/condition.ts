@@ -3,7 +3,7 @@
  * notifies.
  */
 import { inspect } from 'node:util';
-import { RuntimeError } from '../errors';
+import { RuntimeError, ValueError } from '../errors';
 import { checkTimeout, deadlineFor, describe, remaining, FOREVER } from '../internal/shm/deadline';
 import {
   DEFAULT_CAPACITY, conditionEnqueue, conditionNotify, conditionSleep, conditionWaiting, conditionWords,
@@ -32,7 +32,7 @@ function isConditionLock(value: unknown): value is ConditionLock {
 
 /** A notify count: a whole number ≥ 0, or Infinity (every waiter). 1.5 would otherwise wake 2. */
 function checkCount(n: unknown): number {
-  if (typeof n === 'number' && (n < 0 || Number.isNaN(n))) throw new RangeError(`Expected \`n\` to be a non-negative number of waiters, got ${n}`);
+  if (typeof n === 'number' && (n < 0 || Number.isNaN(n))) throw new ValueError(`Expected \`n\` to be a non-negative number of waiters, got ${n}`);
   if (typeof n !== 'number' || !(Number.isInteger(n) || n === Infinity)) {
     throw new TypeError(`Expected \`n\` to be a whole number of waiters, got ${describe(n)}`);
   }

@@ -32,7 +32,7 @@ function checkInteger(value: unknown, name: string, min: number): number {
     throw new TypeError(`Expected \`${name}\` to be an integer, got ${describe(value)}`);
   }
   if (value < min || value > MAX_VALUE) {
-    throw new RangeError(`Expected \`${name}\` to be an integer from ${min} to ${MAX_VALUE}, got ${value}`);
+    throw new ValueError(`Expected \`${name}\` to be an integer from ${min} to ${MAX_VALUE}, got ${value}`);
   }
   return value;
 }
@@ -104,7 +104,7 @@ export class Semaphore {
     checkInteger(n, 'n', 1);
     if (semRelease(this.#i32, SEM, n, this.#max)) return;
     if (this instanceof BoundedSemaphore) throw new ValueError('semaphore released too many times');
-    throw new RangeError(`semaphore value cannot exceed ${MAX_VALUE}`);
+    throw new ValueError(`semaphore value cannot exceed ${MAX_VALUE}`);
   }
 
   /** Runs `fn` holding a permit; gives it back however `fn` ends. */

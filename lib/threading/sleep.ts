@@ -2,6 +2,7 @@
  * `sleep` and `sleepSync`: Python's `time.sleep`, in milliseconds.
  */
 import { describe } from '../internal/shm/deadline';
+import { ValueError } from '../errors';
 import { after } from '../internal/timer';
 
 /** A private word nobody ever notifies: `Atomics.wait` on it is a pure sleep. */
@@ -11,7 +12,7 @@ const WORD = 0;
 
 function checkMs(ms: unknown): number {
   if (typeof ms !== 'number') throw new TypeError(`Expected \`ms\` to be a number of milliseconds, got ${describe(ms)}`);
-  if (Number.isNaN(ms) || ms < 0) throw new RangeError(`Expected \`ms\` to be a non-negative number of milliseconds, got ${ms}`);
+  if (Number.isNaN(ms) || ms < 0) throw new ValueError(`Expected \`ms\` to be a non-negative number of milliseconds, got ${ms}`);
   return ms;
 }
 

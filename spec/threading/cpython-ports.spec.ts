@@ -7,9 +7,9 @@ import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import { inspect } from 'node:util';
 import { Worker, setEnvironmentData } from 'node:worker_threads';
 import {
-  Barrier, Condition, Event, Lock, RLock, Semaphore, Thread, Timer, currentThread, enumerate, setExcepthook,
+  Barrier, Condition, Event, Lock, RLock, Semaphore, Thread, Timer, currentThread, enumerate, setExcepthook, sleep, sleepSync,
 } from 'threadkit/threading';
-import { RuntimeError } from 'threadkit/errors';
+import { RuntimeError, ValueError } from 'threadkit/errors';
 import { kTerminate, shutdownIdleThreads } from '../../lib/threading/thread';
 import { counters, memoryOf, spawn, stopAll, until } from '../fixtures/shm-threads';
 
@@ -516,5 +516,35 @@ describe('bad input across the threading API', () => {
     expect(enumerate()).toEqual([currentThread()]);
     // Only the two successful constructions (`before` and `bad`) took a number.
     expect(Number(new Thread().name.slice('Thread-'.length))).toBe(Number(before.slice('Thread-'.length)) + 2);
+  });
+});
+
+describe('out-of-range numbers are ValueError, as Python, and still RangeError, as the contract says', () => {
+  const both = (f: () => unknown): void => {
+    expect(f).toThrow(ValueError);
+    expect(f).toThrow(RangeError);
+  };
+
+  test('negative or NaN timeouts (lock_tests test_timeout: acquire(timeout=-100))', async () => {
+    const lock = new Lock();
+    both(() => lock.acquireSync(-100));
+    both(() => lock.acquireSync(NaN));
+    await expect(lock.acquire(-100)).rejects.toThrow(ValueError);
+    both(() => new Event().waitSync(-1));
+    both(() => sleepSync(-1));
+    await expect(sleep(-1)).rejects.toThrow(ValueError);
+    expect(lock.locked()).toBe(false);
+  });
+
+  test('counts below their minimum (test_constructor, release(0)), and the lock state is untouched', () => {
+    both(() => new Semaphore(-1));
+    const sem = new Semaphore(1);
+    both(() => sem.release(0));
+    both(() => sem.release(-1));
+    both(() => new Barrier(0));
+    both(() => new Barrier(-1));
+    both(() => new Timer(-1, () => {}));
+    expect(sem.acquireSync(0)).toBe(true);
+    expect(sem.acquireSync(0)).toBe(false);
   });
 });

@@ -8,13 +8,15 @@
  * overrun the caller's timeout.
  */
 import { performance } from 'node:perf_hooks';
+import { ValueError } from '../../errors';
 
 /** A deadline that never comes. */
 export const FOREVER = Infinity;
 
 /**
  * Validates a public timeout argument and returns it unchanged.
- * @throws TypeError when it is neither a number nor undefined; RangeError when negative or NaN.
+ * @throws TypeError when it is neither a number nor undefined; ValueError (a RangeError, as the
+ *   contract says, and Python's class) when negative or NaN.
  */
 export function checkTimeout(timeout: unknown, name = 'timeout'): number | undefined {
   if (timeout === undefined) return undefined;
@@ -22,7 +24,7 @@ export function checkTimeout(timeout: unknown, name = 'timeout'): number | undef
     throw new TypeError(`Expected \`${name}\` to be a number of milliseconds or undefined, got ${describe(timeout)}`);
   }
   if (Number.isNaN(timeout) || timeout < 0) {
-    throw new RangeError(`Expected \`${name}\` to be a non-negative number of milliseconds, got ${timeout}`);
+    throw new ValueError(`Expected \`${name}\` to be a non-negative number of milliseconds, got ${timeout}`);
   }
   return timeout;
 }
