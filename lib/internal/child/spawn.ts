@@ -30,6 +30,8 @@ export function spawnChild(entry: string, config: ChildConfig, extraExecArgv: re
   return fork(filename, [CONFIG_FLAG + JSON.stringify(config)], {
     serialization: 'advanced',
     execArgv: [...execArgv, ...extraExecArgv],
+    // Explicitly this realm's `process.env` (the same object outside test sandboxes such as jest's).
+    env: process.env,
     stdio: STDIO,
   });
 }
