@@ -26,6 +26,12 @@
  * (Python terminates daemonic children at exit); children with a lifeline also see their channel
  * close when this process ends, however it ends (death-watch.ts).
  *
+ * Threads: a child is reaped by the event loop of the thread that forked it. A worker thread that
+ * is terminated while its child runs leaves that child to nobody until this process ends (libuv
+ * waits only for the children of live loops); its daemon children are sent their signal at the
+ * worker's exit, and non-daemon ones keep the worker's loop alive, so only `terminate()` of a
+ * worker (or its `process.exit()`) can lose one.
+ *
  * Census: every child is in the library's census (`internal/tracking`) until it is gone, so that
  * teardown and the test suite's leak check can find it and kill it.
  */
