@@ -18,6 +18,16 @@ export const EXAMPLES: Record<string, string> = {
   'threading-rlock': 'seed 001 §17 — RLock and the deadlock it avoids',
   'gil-io-vs-cpu': 'seed 001 §18 — the GIL lesson: IO-bound vs CPU-bound work, in Node',
   'multiprocessing-pool': 'seed 003 — Pool: apply, apply_async, map, close, join',
+  'multiprocessing-process-target': 'seeds 000, 001 §5, 004 — create a child process with a target function',
+  'multiprocessing-process-subclass': 'seeds 001 §5, 002, 003, 004 — create a child process by subclassing Process',
+  'multiprocessing-process-join': 'seed 002 — join: wait for the child to end (and reap it)',
+  'multiprocessing-process-attributes': 'seeds 001 §6-7, 002, 003 — name, pid, ppid, isAlive, exitcode',
+  'multiprocessing-process-terminate': 'seed 002 — terminate: alive right after, ended after join, exitcode -15',
+  'multiprocessing-daemon': 'seeds 001 §4, 002, 003 — a daemon child ends with the main process',
+  'multiprocessing-zombie': 'seeds 003, 004 — zombies: a finished child is reaped without join',
+  'multiprocessing-orphan': 'seeds 001 §3, 002, 004 — an orphan is adopted when its parent dies first',
+  'multiprocessing-signals': 'seed 003 — signals: kill -l, process.kill(pid, sig), handlers in the child',
+  'multiprocessing-tickets-join': 'seed 002 — grabbing tickets from a JSON db, one process at a time (join)',
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -209,6 +209,7 @@ BENCHES = {
     "cpu": bench_cpu,
     "memory": bench_memory,
 }
+BENCHES.update(__import__("processes").BENCHES)  # multiprocessing.Process (benchmarks/micro/process.ts)
 
 
 def sizes(quick):

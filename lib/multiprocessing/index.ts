@@ -4,6 +4,8 @@
  * - {@link Pool}: a pool of child processes with Python's `apply`/`map`/`imap` family and
  *   {@link AsyncResult}s.
  * - {@link cpuCount}: how many processors this machine offers.
+ * - {@link Process}: a function running in a child process, with Python's life cycle (start, join,
+ *   terminate, kill, exitcode, daemon); {@link currentProcess}, {@link parentProcess}, {@link activeChildren}.
  *
  * Process, the cross-process synchronization primitives, queues, pipes and shared ctypes are
  * described in API.md and come in a later release.
@@ -11,3 +13,5 @@
 export { Pool, type PoolOptions, type MapAsyncOptions } from './pool';
 export { AsyncResult, type AsyncResultCallbacks } from './async-result';
 export { cpuCount } from './cpu-count';
+export { Process, type ProcessOptions } from './process';
+export { currentProcess, parentProcess, activeChildren, type ProcessInfo, type ParentProcessInfo } from './current';

@@ -4,15 +4,11 @@
  * death exactly once. The scheduling decisions (what to send, what a death means for each task)
  * belong to `pool-core.ts`.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { workerEntry, type EncodedOutcome } from '../transport';
-import { track } from '../tracking';
+import type { EncodedOutcome } from '../transport';
+import { Child, childConfig } from '../child/child';
 import { Deque } from './deque';
 import { packBatch, type WireSource } from '../executor/work-item';
 import type { ChildMessage, InitMessage, ResultRecord, TasksMessage } from './protocol';
-
-/** How long a child that has exited may keep its IPC channel open (a grandchild holding it) before we close it. */
-const CHANNEL_GRACE_MS = 1000;
 
 /** A task sent to the child, with what the parent needs to settle it. */
 export interface InFlight<J> {
@@ -34,19 +30,15 @@ export interface WorkerEvents<J extends WireSource> {
 export type WorkerState = 'starting' | 'ready' | 'retiring' | 'dead';
 
 /**
- * A forked child of a process pool. It exits when its IPC channel closes: when the pool retires it,
- * and also when the parent dies, however it dies. Death is reported once, after the child has been
- * reaped and every message it sent has been delivered.
+ * A forked child of a process pool: a daemon child (internal/child) with a lifeline. It exits when
+ * its IPC channel closes: when the pool retires it, and also when the parent dies, however it dies.
+ * Death is reported once, after the child has been reaped and every message it sent has been delivered.
  */
 export class WorkerProcess<J extends WireSource> {
-  readonly #child: ChildProcess;
+  readonly #child: Child;
   readonly #events: WorkerEvents<J>;
-  readonly #untrack: () => void;
-  readonly #resource: { kind: 'process'; label: string; idle: boolean; kill: () => Promise<void> };
-  readonly #exited: Promise<void>;
   #state: WorkerState = 'starting';
   #nextId = 0;
-  #referenced = true;
   #endedByPool = false;
   #slowInFlight = 0;
   #flushedAtExit = false;
@@ -57,65 +49,38 @@ export class WorkerProcess<J extends WireSource> {
 
   constructor(init: InitMessage, extraExecArgv: readonly string[], label: string, events: WorkerEvents<J>) {
     this.#events = events;
-    const entry = workerEntry('process-entry');
-    this.#child = fork(entry.filename, [], {
-      serialization: 'advanced',
-      // Never inherit process.execArgv: a loader such as tsx's `--import` breaks the child.
-      execArgv: [...entry.execArgv, ...extraExecArgv],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    let resolveExited!: () => void;
-    this.#exited = new Promise((resolve) => (resolveExited = resolve));
-    let gone = false;
-    const died = (code: number | null, signal: NodeJS.Signals | null): void => {
-      if (gone) return;
-      gone = true;
-      this.#state = 'dead';
-      this.#untrack();
-      resolveExited();
-      this.#events.exited(this, code, signal);
-    };
-    this.#resource = { kind: 'process', label: `${label} child ${this.#child.pid ?? '(not started)'}`, idle: false, kill: () => this.kill() };
-    this.#untrack = track(this.#resource);
-    // One watcher of each kind per child. The child is gone once it has been reaped ('exit': no
-    // zombie) AND its IPC channel has delivered everything it sent ('disconnect'): 'exit' can come
-    // before the last messages. ('close' would combine the two, but Node does not emit it when the
-    // parent disconnected first.)
-    let exit: [number | null, NodeJS.Signals | null] | undefined;
-    this.#child.on('exit', (code, signal) => {
-      exit = [code, signal];
-      if (!this.#child.connected) return died(code, signal);
-      // Normally 'disconnect' follows at once; if a process that inherited the channel keeps it
-      // open, close our end after a grace period (its 'disconnect' then reports the death).
-      setTimeout(() => {
-        if (this.#child.connected) this.#child.disconnect();
-      }, CHANNEL_GRACE_MS);
-    });
-    this.#child.on('disconnect', () => {
-      if (exit !== undefined) died(...exit);
-    });
-    this.#child.on('error', () => {
-      // A failed spawn emits 'error' and no 'exit'; a failed send is followed by 'exit' anyway.
-      if (this.#child.pid === undefined) died(this.#child.exitCode, null);
-    });
-    this.#child.on('message', (message: ChildMessage) => {
-      switch (message.type) {
-        case 'ready':
-          if (this.#state === 'starting') this.#state = 'ready';
-          this.#events.ready(this);
-          break;
-        case 'init-failed':
-          this.#events.initFailed(this, message.outcome);
-          break;
-        case 'results':
-          this.#events.results(this, message.results);
-          break;
-        case 'exiting':
-          this.#flushedAtExit = true;
-          break;
-      }
+    this.#child = new Child({
+      entry: 'process-entry',
+      config: childConfig(`${label}Worker`, { daemon: true }),
+      execArgv: extraExecArgv,
+      label: `${label} child`,
+      // A daemon: terminated when the parent exits while it runs (Python's atexit for daemonic children).
+      signalAtExit: 'SIGTERM',
+      onMessage: (message) => this.#onMessage(message as ChildMessage),
+      onGone: (status) => {
+        this.#state = 'dead';
+        this.#events.exited(this, status?.code ?? null, status?.signal ?? null);
+      },
     });
     this.#send(init);
+  }
+
+  #onMessage(message: ChildMessage): void {
+    switch (message.type) {
+      case 'ready':
+        if (this.#state === 'starting') this.#state = 'ready';
+        this.#events.ready(this);
+        break;
+      case 'init-failed':
+        this.#events.initFailed(this, message.outcome);
+        break;
+      case 'results':
+        this.#events.results(this, message.results);
+        break;
+      case 'exiting':
+        this.#flushedAtExit = true;
+        break;
+    }
   }
 
   get state(): WorkerState {
@@ -138,7 +103,7 @@ export class WorkerProcess<J extends WireSource> {
 
   /** Resolves once the child has exited and been reaped. */
   get exited(): Promise<void> {
-    return this.#exited;
+    return this.#child.exited.then(() => undefined);
   }
 
   /**
@@ -190,17 +155,8 @@ export class WorkerProcess<J extends WireSource> {
    * shutdown() still exits, and its children follow on 'disconnect'.
    */
   setReferenced(referenced: boolean): void {
-    this.#resource.idle = !referenced;
-    if (referenced === this.#referenced || this.#state === 'dead') return;
-    this.#referenced = referenced;
-    const channel = this.#child.channel as { ref?(): void; unref?(): void } | null | undefined;
-    if (referenced) {
-      this.#child.ref();
-      channel?.ref?.();
-    } else {
-      this.#child.unref();
-      channel?.unref?.();
-    }
+    this.#child.idle = !referenced;
+    if (this.#state !== 'dead') this.#child.keepAlive(referenced);
   }
 
   /** Ends the child once it has finished what it was sent: it exits on 'disconnect'. */
@@ -210,24 +166,21 @@ export class WorkerProcess<J extends WireSource> {
     this.#endedByPool = true;
     // Keep the parent alive until the child has really exited, so it is reaped before we return.
     this.setReferenced(true);
-    this.#resource.idle = true;
-    if (this.#child.connected) this.#child.disconnect();
+    this.#child.idle = true;
+    this.#child.disconnect();
   }
 
   /** Ends the child at once (SIGKILL) and resolves when it has been reaped. */
   kill(): Promise<void> {
     if (this.#state !== 'dead') {
-      // Referenced until reaped, so that whoever awaits this is not left with an event loop that ends first.
-      this.setReferenced(true);
       this.#state = 'retiring';
       this.#endedByPool = true;
-      this.#child.kill('SIGKILL');
     }
-    return this.#exited;
+    return this.#child.kill().then(() => undefined);
   }
 
   #send(message: unknown): void {
-    // A send racing the child's death emits 'error' (ignored above); 'exit' then reports the death.
-    if (this.#child.connected) this.#child.send(message as never);
+    // A send racing the child's death emits 'error' (ignored by the core); 'exit' then reports the death.
+    this.#child.send(message);
   }
 }

@@ -176,56 +176,59 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * the target throws (or a failure to load it) is the outcome's error. The value is encoded (shared
  * objects become handles) but not checked: the channel that sends it reports what cannot go.
  */
-export async function invoke(target: EncodedTarget, encodedArgs: unknown[], thisArg?: unknown): Promise<EncodedOutcome> {
-  return invokeSync(target, encodedArgs, thisArg);
+export async function invoke(target: EncodedTarget, encodedArgs: unknown[], thisArg?: unknown, keepValue = true): Promise<EncodedOutcome> {
+  return invokeSync(target, encodedArgs, thisArg, keepValue);
 }
 
 /**
  * As {@link invoke}, but synchronous when it can be: a function target, or a module target already
  * loaded in this thread, that returns a non-thenable gives its outcome at once (no microtask hops,
  * which a worker running many small tasks in a row would pay per task). Otherwise (a module still to
- * load, an async target) a Promise of the outcome, which never rejects.
+ * load, an async target) a Promise of the outcome, which never rejects. With `keepValue` false the
+ * value is dropped unencoded (a caller that discards it, such as a Process, must not fail because
+ * the value could not have been sent).
  */
-export function invokeSync(target: EncodedTarget, encodedArgs: unknown[], thisArg?: unknown): EncodedOutcome | Promise<EncodedOutcome> {
+export function invokeSync(target: EncodedTarget, encodedArgs: unknown[], thisArg?: unknown, keepValue = true): EncodedOutcome | Promise<EncodedOutcome> {
   let fn: AnyFunction | undefined;
   try {
     fn = target.kind === 'source' ? compile(target) : resolvedTargets.get(`${target.href}#${target.exportName}`);
   } catch (error) {
     return failure(target, error);
   }
-  if (fn === undefined) return loadAndCall(target as Extract<EncodedTarget, { kind: 'module' }>, encodedArgs, thisArg);
-  return invokeResolved(target, fn, encodedArgs, thisArg);
+  if (fn === undefined) return loadAndCall(target as Extract<EncodedTarget, { kind: 'module' }>, encodedArgs, thisArg, keepValue);
+  return invokeResolved(target, fn, encodedArgs, thisArg, keepValue);
 }
 
-async function loadAndCall(target: Extract<EncodedTarget, { kind: 'module' }>, encodedArgs: unknown[], thisArg: unknown): Promise<EncodedOutcome> {
+async function loadAndCall(target: Extract<EncodedTarget, { kind: 'module' }>, encodedArgs: unknown[], thisArg: unknown, keepValue: boolean): Promise<EncodedOutcome> {
   let fn: AnyFunction;
   try {
     fn = await resolveModuleTarget(target);
   } catch (error) {
     return failure(target, error);
   }
-  return invokeResolved(target, fn, encodedArgs, thisArg);
+  return invokeResolved(target, fn, encodedArgs, thisArg, keepValue);
 }
 
-function invokeResolved(target: EncodedTarget, fn: AnyFunction, encodedArgs: unknown[], thisArg: unknown): EncodedOutcome | Promise<EncodedOutcome> {
+function invokeResolved(target: EncodedTarget, fn: AnyFunction, encodedArgs: unknown[], thisArg: unknown, keepValue: boolean): EncodedOutcome | Promise<EncodedOutcome> {
   let value: unknown;
   try {
     value = fn.apply(thisArg, decodeArgs(encodedArgs));
   } catch (error) {
     return failure(target, error);
   }
-  return isThenable(value) ? settleLater(target, value) : success(target, value);
+  return isThenable(value) ? settleLater(target, value, keepValue) : success(target, value, keepValue);
 }
 
-async function settleLater(target: EncodedTarget, value: PromiseLike<unknown>): Promise<EncodedOutcome> {
+async function settleLater(target: EncodedTarget, value: PromiseLike<unknown>, keepValue: boolean): Promise<EncodedOutcome> {
   try {
-    return success(target, await value);
+    return success(target, await value, keepValue);
   } catch (error) {
     return failure(target, error);
   }
 }
 
-function success(target: EncodedTarget, value: unknown): EncodedOutcome {
+function success(target: EncodedTarget, value: unknown, keepValue: boolean): EncodedOutcome {
+  if (!keepValue) return { ok: true, value: undefined };
   try {
     return { ok: true, value: encodeValue(value) };
   } catch (error) {

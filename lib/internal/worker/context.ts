@@ -31,8 +31,10 @@ export function setCurrentThread(name: string, daemon: boolean): void {
   if (current.name !== name || current.daemon !== daemon) current = Object.freeze({ name, ident: threadId, daemon });
 }
 
-/** Slot of the default-name counter. */
+/** Slots of the shared counters: default thread names, and Process numbers (multiprocessing). */
 const NAME_COUNTER = 0;
+const PROCESS_COUNTER = 1;
+const COUNTER_SLOTS = 2;
 
 /**
  * The process's default-name counter: created by the first thread that needs it, handed to every
@@ -42,7 +44,7 @@ let nameCounter: Int32Array | undefined;
 
 /** The shared name counter, to pass to a new thread worker. */
 export function threadNameCounter(): Int32Array {
-  return (nameCounter ??= new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)));
+  return (nameCounter ??= new Int32Array(new SharedArrayBuffer(COUNTER_SLOTS * Int32Array.BYTES_PER_ELEMENT)));
 }
 
 /** Adopts the creating thread's name counter (thread-entry, at startup). */
@@ -53,4 +55,12 @@ export function adoptThreadNameCounter(counter: Int32Array): void {
 /** The next default thread name: 'Thread-1', 'Thread-2', … unique in the process. */
 export function nextThreadName(): string {
   return `Thread-${Atomics.add(threadNameCounter(), NAME_COUNTER, 1) + 1}`;
+}
+
+/**
+ * The next Process number of this process: 1, 2, … unique across its threads (Python's
+ * `_process_counter`); a Process's name and identity are made from it ('Process-3').
+ */
+export function nextProcessNumber(): number {
+  return Atomics.add(threadNameCounter(), PROCESS_COUNTER, 1) + 1;
 }

@@ -11,6 +11,11 @@ import { encodeError, type EncodedOutcome } from '../transport';
 import { runInitializer, runItem, type MaybeOutcome } from '../executor/run-item';
 import type { WireBatch, WireItem } from '../executor/work-item';
 import { MAX_HELD_RESULTS, MAX_HOLD_MS, type ChildMessage, type ParentMessage, type ResultRecord } from '../process-pool/protocol';
+import { startChild } from '../child/startup';
+
+// Adopt the identity the parent gave and arm the death watch: the pool retires this child, and its
+// parent's death ends it, by closing the channel (it then exits with code 0).
+startChild();
 
 interface Task {
   readonly id: number;
@@ -153,11 +158,6 @@ process.on('message', (message: ParentMessage) => {
     if (!draining) drain();
   }
 });
-
-// The parent disconnects to end us; the channel also closes when the parent dies, however it dies.
-process.on('disconnect', () => process.exit(0));
-// A send that races the parent's end fails with EPIPE as an 'error' event; 'disconnect' ends us then.
-process.on('error', () => {});
 
 // A task that calls process.exit() (or throws asynchronously): the results finished before it still
 // reach the parent (the IPC write is attempted synchronously), so only that task is failed.

@@ -1,0 +1,37 @@
+/**
+ * How threadkit starts a child process: the one place that holds the `fork` options, so that a
+ * Process and a pool's worker are started alike (and a new kind of inherited resource, such as a
+ * shared-memory fd in the stdio array, is added once).
+ *
+ * - The entry is a file of `internal/worker/`: its compiled `.js` when the package is built (no
+ *   TypeScript loader in the child), else the `.ts` source through tsx (see `workerEntry`).
+ * - `execArgv` is never inherited from this process: a loader such as tsx's `--import` breaks the child.
+ * - stdin is /dev/null (as Python's children: `_close_stdin`); stdout and stderr are this process's
+ *   own file descriptors, so the child's output goes straight where ours goes, in order, with
+ *   nothing relayed through this event loop.
+ * - fd 3 is the IPC channel ({@link IPC_FD}), with the `advanced` (structured clone) serialization.
+ * - The environment is inherited (`process.env` at the time of the call).
+ * - The child's {@link ChildConfig} travels as its last argument (startup.ts removes it).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { workerEntry } from '../transport/worker-entry';
+import { CONFIG_FLAG, IPC_FD, type ChildConfig } from './config';
+
+/** The stdio array of every child; index {@link IPC_FD} is the channel. */
+const STDIO: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+if (STDIO[IPC_FD] !== 'ipc') throw new Error('internal: the IPC channel must be at index IPC_FD of the stdio array');
+
+/**
+ * Forks `lib/internal/worker/<entry>` with `config` and extra Node flags.
+ * @throws what `fork` throws synchronously (a bad flag, EAGAIN); a failed spawn may also come as an 'error' event
+ */
+export function spawnChild(entry: string, config: ChildConfig, extraExecArgv: readonly string[] = []): ChildProcess {
+  const { filename, execArgv } = workerEntry(entry);
+  return fork(filename, [CONFIG_FLAG + JSON.stringify(config)], {
+    serialization: 'advanced',
+    execArgv: [...execArgv, ...extraExecArgv],
+    // Explicitly this realm's `process.env` (the same object outside test sandboxes such as jest's).
+    env: process.env,
+    stdio: STDIO,
+  });
+}
