@@ -2,7 +2,9 @@
  * Targets: the code that threadkit runs in another thread or process.
  *
  * A target is either a self-contained function, sent by its source text, or a reference to an
- * exported function of a module, made with {@link fromModule}. See API.md, "Running code elsewhere".
+ * exported function of a module, made with {@link fromModule}. Arguments travel by structured clone,
+ * except threadkit's shared objects (locks, events, …), which arrive as working instances over the
+ * same memory; results and thrown errors come back the same way.
  */
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import * as path from 'node:path';
