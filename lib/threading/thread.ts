@@ -41,6 +41,7 @@ import {
   decodeError, decodeValue, encodeArgs, encodeError, encodeTarget, encodeValue, workerEntry,
   type EncodedError, type EncodedTarget,
 } from '../internal/transport';
+import { captureCallSite, withCallSite, type CallSite } from '../internal/transport/call-site';
 import { getCurrentThread, nextThreadName, threadNameCounter } from '../internal/worker/context';
 import { track, type TrackedResource } from '../internal/tracking';
 import {
@@ -351,6 +352,8 @@ export class Thread {
   readonly #run: ThreadRun;
   #started = false;
   #ident: number | null = null;
+  /** Where start() was called: shown under the stack of an error the thread throws. */
+  #site: CallSite | undefined;
 
   constructor(options: ThreadOptions = {}) {
     if (typeof options !== 'object' || options === null) {
@@ -412,6 +415,7 @@ export class Thread {
       wantResult: false,
       fireAt: delay === undefined ? undefined : performance.timeOrigin + performance.now() + delay,
     };
+    this.#site = captureCallSite('thread started', Thread.prototype.start, this);
     this.#ident = this.#run.start(request);
     this.#started = true;
     trackThread(this);
@@ -497,8 +501,8 @@ export class Thread {
 
   #onEnd(end: RunEnd): void {
     untrackThread(this);
-    if (end.kind === 'threw') reportThreadException(decodeError(end.error), this);
-    else if (end.kind === 'died' && end.crash !== undefined) reportThreadException(inThisRealm(end.crash), this);
+    if (end.kind === 'threw') reportThreadException(withCallSite(decodeError(end.error), this.#site), this);
+    else if (end.kind === 'died' && end.crash !== undefined) reportThreadException(withCallSite(inThisRealm(end.crash), this.#site), this);
   }
 }
 
