@@ -4,7 +4,7 @@
  */
 import { inspect } from 'node:util';
 import { RuntimeError } from '../errors';
-import type { Target } from '../target';
+import type { Target, TargetArgs } from '../target';
 import { encodeArgs, type EncodedTarget } from '../internal/transport';
 import { captureCallSite, withCallSite, type CallSite } from '../internal/transport/call-site';
 import { decodeOutcome, encodeInitializer, TargetCache } from '../internal/executor/encoding';
@@ -48,6 +48,12 @@ interface PoolTask extends PoolJob {
 }
 
 type PoolState = 'run' | 'close' | 'terminate';
+
+/**
+ * One item of a starmap input: the target's argument list, as a tuple that fits its parameters or
+ * as an array of its parameter types (`number[][]` for `(a: number, b: number) => …`).
+ */
+type StarItem<A extends any[]> = NoInfer<A | A[number][]>;
 
 /**
  * A pool of child processes that runs functions for you: Python's `multiprocessing.Pool`.
@@ -120,14 +126,15 @@ export class Pool {
   }
 
   /** Runs `fn(...args)` in a child and resolves with its result. */
-  async apply<R>(fn: Target, args: unknown[] = []): Promise<R> {
-    return this.applyAsync<R>(fn, args).get();
+  async apply<R = unknown, A extends any[] = any[]>(fn: Target<A, R | PromiseLike<R>>, ...args: TargetArgs<A>): Promise<R> {
+    return this.applyAsync<R>(fn as Target<any[], R>, (args as unknown[][])[0]).get();
   }
 
   /**
    * Runs `fn(...args)` in a child.
    * @returns an AsyncResult for its result; `callback`/`errorCallback` run once when it is ready
    */
+  applyAsync<R = unknown, A extends any[] = any[]>(fn: Target<A, R | PromiseLike<R>>, ...rest: [...TargetArgs<A>, options?: AsyncResultCallbacks<R>]): AsyncResult<R>;
   applyAsync<R>(fn: Target, args: unknown[] = [], options?: AsyncResultCallbacks<R>): AsyncResult<R> {
     this.#checkRunning();
     const target = this.#targets.encode(fn);
@@ -140,22 +147,22 @@ export class Pool {
   }
 
   /** Applies `fn` to every item (in chunks) and resolves with the results in order. */
-  async map<T, R>(fn: Target, iterable: Iterable<T>, chunksize?: number): Promise<R[]> {
-    return this.mapAsync<T, R>(fn, iterable, { chunksize }).get();
+  async map<T, R>(fn: Target<[T], R | PromiseLike<R>>, iterable: Iterable<T>, chunksize?: number): Promise<R[]> {
+    return this.mapAsync(fn, iterable, { chunksize }).get();
   }
 
   /** The async form of {@link Pool.map}: an AsyncResult for the array of results. */
-  mapAsync<T, R>(fn: Target, iterable: Iterable<T>, options?: MapAsyncOptions<R>): AsyncResult<R[]> {
+  mapAsync<T, R>(fn: Target<[T], R | PromiseLike<R>>, iterable: Iterable<T>, options?: MapAsyncOptions<R>): AsyncResult<R[]> {
     return this.#mapAsync<R>(fn, iterable, optionsObject(options), false, Pool.prototype.mapAsync);
   }
 
   /** As {@link Pool.map}, with each item an argument list: `fn(...item)`. */
-  async starmap<R>(fn: Target, iterable: Iterable<unknown[]>, chunksize?: number): Promise<R[]> {
-    return this.starmapAsync<R>(fn, iterable, { chunksize }).get();
+  async starmap<R = unknown, A extends any[] = any[]>(fn: Target<A, R | PromiseLike<R>>, iterable: Iterable<StarItem<A>>, chunksize?: number): Promise<R[]> {
+    return this.starmapAsync<R>(fn as Target<any[], R>, iterable, { chunksize }).get();
   }
 
   /** The async form of {@link Pool.starmap}. */
-  starmapAsync<R>(fn: Target, iterable: Iterable<unknown[]>, options?: MapAsyncOptions<R>): AsyncResult<R[]> {
+  starmapAsync<R = unknown, A extends any[] = any[]>(fn: Target<A, R | PromiseLike<R>>, iterable: Iterable<StarItem<A>>, options?: MapAsyncOptions<R>): AsyncResult<R[]> {
     return this.#mapAsync<R>(fn, iterable, optionsObject(options), true, Pool.prototype.starmapAsync);
   }
 
@@ -166,12 +173,12 @@ export class Pool {
    * thrown at its position (later positions can still be read); an error of the input iterator is
    * thrown after the results of the whole chunks read before it (the chunk it broke is not run).
    */
-  imap<T, R>(fn: Target, iterable: Iterable<T>, chunksize = 1): AsyncIterable<R> {
+  imap<T, R>(fn: Target<[T], R | PromiseLike<R>>, iterable: Iterable<T>, chunksize = 1): AsyncIterable<R> {
     return this.#imap<R>(fn, iterable, chunksize, true, Pool.prototype.imap);
   }
 
   /** As {@link Pool.imap}, yielding each result as soon as it is ready, in any order. */
-  imapUnordered<T, R>(fn: Target, iterable: Iterable<T>, chunksize = 1): AsyncIterable<R> {
+  imapUnordered<T, R>(fn: Target<[T], R | PromiseLike<R>>, iterable: Iterable<T>, chunksize = 1): AsyncIterable<R> {
     return this.#imap<R>(fn, iterable, chunksize, false, Pool.prototype.imapUnordered);
   }
 
