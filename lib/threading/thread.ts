@@ -497,8 +497,10 @@ export class Thread<A extends any[] = any[]> {
 
   #onEnd(end: RunEnd): void {
     untrackThread(this);
-    if (end.kind === 'threw') reportThreadException(withCallSite(decodeError(end.error), this.#site), this);
-    else if (end.kind === 'died' && end.crash !== undefined) reportThreadException(withCallSite(inThisRealm(end.crash), this.#site), this);
+    const site = this.#site;
+    this.#site = undefined; // its frames hold the caller's function and receiver: keep them no longer than the run
+    if (end.kind === 'threw') reportThreadException(withCallSite(decodeError(end.error), site), this);
+    else if (end.kind === 'died' && end.crash !== undefined) reportThreadException(withCallSite(inThisRealm(end.crash), site), this);
   }
 }
 

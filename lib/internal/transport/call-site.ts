@@ -20,7 +20,8 @@
  * - the capture keeps at most {@link DEPTH} frames (`Error.stackTraceLimit` lowered around it) and
  *   starts below the public method (`Error.captureStackTrace`'s second argument);
  * - nothing is formatted then: V8 turns the record into text only when `stack` is first read, which
- *   happens here only when an error comes back;
+ *   happens here only when an error comes back (until then the record holds the caller's function
+ *   and receiver, so a site is kept only as long as its task or thread runs);
  * - in one synchronous stretch of code (until the next microtask), only the first
  *   {@link CAPTURES_PER_TICK} calls capture; after that a call reuses the site captured last in this
  *   stretch for the same key (the same target function), since a burst of thousands of submits is a
