@@ -11,7 +11,9 @@ import * as path from 'node:path';
 export const EXAMPLES: Record<string, string> = {
   'threading-thread-target': 'seed 001 §5 — create a thread with a target function',
   'threading-thread-subclass': 'seed 001 §5 — create a thread by subclassing Thread and overriding run()',
+  'coroutines': 'seed 001 §11 — coroutines: greenlet and gevent, as generators and async functions; many downloads on one thread',
   'futures-executors': 'seed 001 §12 — ProcessPoolExecutor/ThreadPoolExecutor: submit, add_done_callback, shutdown, map',
+  'io-models': 'seed 001 §13 — the five IO models (blocking, non-blocking, multiplexing, signal-driven, asynchronous) in Node',
   'threading-semaphore': 'seed 001 §14 — Semaphore(5) with 23 threads',
   'threading-event': 'seed 001 §15 — Event: the MySQL-connection check',
   'threading-timer': 'seed 001 §16 — Timer: run a function after a delay',

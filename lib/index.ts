@@ -7,6 +7,6 @@
  * threading ones for objects that also cross processes.
  */
 export * from './errors';
-export { fromModule, type Target, type ModuleTarget } from './target';
+export { fromModule, type Target, type ModuleTarget, type TargetOptions, type TargetArgs } from './target';
 export * from './threading';
 export * from './futures';

@@ -2,7 +2,9 @@
  * Targets: the code that threadkit runs in another thread or process.
  *
  * A target is either a self-contained function, sent by its source text, or a reference to an
- * exported function of a module, made with {@link fromModule}. See API.md, "Running code elsewhere".
+ * exported function of a module, made with {@link fromModule}. Arguments travel by structured clone,
+ * except threadkit's shared objects (locks, events, …), which arrive as working instances over the
+ * same memory; results and thrown errors come back the same way.
  */
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import * as path from 'node:path';
@@ -27,6 +29,35 @@ export interface ModuleTarget<A extends unknown[] = any[], R = unknown> {
  * reference made by {@link fromModule}.
  */
 export type Target<A extends unknown[] = any[], R = unknown> = ((...args: A) => R) | ModuleTarget<A, R>;
+
+/**
+ * The argument list of a call that passes a target's arguments as one array (`pool.apply(fn, args)`):
+ * optional when the target can be called without arguments, required when it cannot. `A` is
+ * inferred from the target alone, so the array must fit the target's parameters.
+ */
+export type TargetArgs<A extends any[]> = [] extends A ? [args?: NoInfer<A>] : [args: NoInfer<A>];
+
+/**
+ * The `target` and `args` options of a Thread (and of anything else that runs one target with its
+ * arguments in another thread or process), typed together: `args` must fit the target's parameters,
+ * and is required when the target has required parameters. `A` is inferred from `target` alone.
+ *
+ * @example
+ * new Thread({ target: (lock: Lock, n: number) => …, args: [lock, 3] });  // ok
+ * new Thread({ target: (n: number) => …, args: ['3'] });                  // type error
+ */
+export type TargetOptions<A extends any[] = any[]> = {
+  /** What runs: a self-contained function, or a `fromModule` reference. @default nothing */
+  target?: Target<A, unknown>;
+} & ([] extends A
+  ? {
+      /** Arguments of the target: cloneable values and threadkit shared objects. @default [] */
+      args?: NoInfer<A>;
+    }
+  : {
+      /** Arguments of the target: cloneable values and threadkit shared objects. */
+      args: NoInfer<A>;
+    });
 
 /**
  * Refers to the function `exportName` exported by the module at `modulePath`, to run it in

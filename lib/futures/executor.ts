@@ -48,6 +48,7 @@ import { inspect } from 'node:util';
 import { BrokenExecutorError, RuntimeError } from '../errors';
 import type { Target } from '../target';
 import { encodeArgs, type EncodedOutcome, type EncodedTarget } from '../internal/transport';
+import { captureCallSite, withCallSite, type CallSite } from '../internal/transport/call-site';
 import { decodeOutcome, encodeInitializer, TargetCache } from '../internal/executor/encoding';
 import { PendingQueue } from '../internal/executor/pending-queue';
 import type { WorkItem } from '../internal/executor/work-item';
@@ -176,7 +177,7 @@ export abstract class Executor {
   submit<A extends unknown[], R>(fn: Target<A, R>, ...args: A): Future<Awaited<R>> {
     this.#checkOpen();
     const target = this.#targets.encode(fn);
-    return this.#enqueue(target, encodeArgs(args, { crossProcess: this.#crossProcess }), false);
+    return this.#enqueue(target, encodeArgs(args, { crossProcess: this.#crossProcess }), false, captureCallSite('task submitted', Executor.prototype.submit, target));
   }
 
   /**
@@ -197,6 +198,7 @@ export abstract class Executor {
     this.#checkOpen();
     const target = this.#targets.encode(fn);
     const crossProcess = this.#crossProcess;
+    const site = captureCallSite('task submitted', Executor.prototype.map, target);
     return new MapIterator<T, Awaited<R>>({
       iterable,
       timeout,
@@ -205,7 +207,7 @@ export abstract class Executor {
       // With chunksize 1 each task is a plain call (no result array to unpack).
       submitChunk: (values) => {
         this.#checkOpen(' (map reads its input lazily, a bounded window ahead of the results: consume them before shutdown)');
-        return this.#enqueue(target, encodeArgs(values, { crossProcess }), chunksize > 1);
+        return this.#enqueue(target, encodeArgs(values, { crossProcess }), chunksize > 1, site);
       },
     });
   }
@@ -301,7 +303,7 @@ export abstract class Executor {
   /** Settles a taken item from the worker's outcome (decoding the value or error in this realm). */
   protected _complete(item: WorkItem, outcome: EncodedOutcome): void {
     const { ok, value } = decodeOutcome(outcome);
-    this.#settle(item, ok, value);
+    this.#settle(item, ok, ok ? value : withCallSite(value, item.site));
   }
 
   /** Fails a taken item with `error`. */
@@ -345,9 +347,9 @@ export abstract class Executor {
     if (this.#shutdown) throw new RuntimeError(`cannot schedule new futures after shutdown${hint}`);
   }
 
-  #enqueue(target: EncodedTarget, args: unknown[], chunk: boolean): Future<any> {
+  #enqueue(target: EncodedTarget, args: unknown[], chunk: boolean, site: CallSite): Future<any> {
     const future = new Future<any>()[kNotifyOnCancel]();
-    this.#pending.push({ future, target, args, chunk });
+    this.#pending.push({ future, target, args, chunk, site });
     this.#schedule();
     return future;
   }

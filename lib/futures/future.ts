@@ -56,7 +56,11 @@ export const kNotifyOnCancel: unique symbol = Symbol('threadkit.Future.notifyOnC
 /** Internal: true when the future finished with an error (Python's `exception() is not None`, but exact). */
 export const kFailed: unique symbol = Symbol('threadkit.Future.failed') as never;
 
-/** A Future as `asCompleted` yields it: without `then`, so `for await` does not unwrap it. */
+/**
+ * A Future as `asCompleted` yields it: typed without `then`, so that `for await` does not unwrap it.
+ * Read its value with `await f.result()`: `await f` also gives the value at runtime, but TypeScript
+ * types it as the future itself (a type with `then` would be unwrapped by the loop as well).
+ */
 export type CompletedFuture<T> = Omit<Future<T>, 'then'>;
 
 type Listener = () => void;

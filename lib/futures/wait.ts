@@ -97,7 +97,9 @@ export async function wait<T>(
  *
  * It yields the Future objects, not their values (it is a plain async iterator, not an async
  * generator, whose `yield` would unwrap a thenable); the element type is {@link CompletedFuture}
- * so that TypeScript's `for await` does not unwrap it either. The timeout counts from the call.
+ * so that TypeScript's `for await` does not unwrap it either. So inside the loop, read a value with
+ * `await future.result()` (TypeScript types `await future` as the future). The timeout counts from
+ * the call.
  *
  * @example
  * for await (const future of asCompleted(futures, 5000)) console.log(await future.result());

@@ -7,8 +7,8 @@
  * - {@link Process}: a function running in a child process, with Python's life cycle (start, join,
  *   terminate, kill, exitcode, daemon); {@link currentProcess}, {@link parentProcess}, {@link activeChildren}.
  *
- * Process, the cross-process synchronization primitives, queues, pipes and shared ctypes are
- * described in API.md and come in a later release.
+ * Process, the cross-process synchronization primitives, queues, pipes and shared ctypes come in
+ * a later release.
  */
 export { Pool, type PoolOptions, type MapAsyncOptions } from './pool';
 export { AsyncResult, type AsyncResultCallbacks } from './async-result';

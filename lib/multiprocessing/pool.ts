@@ -4,8 +4,9 @@
  */
 import { inspect } from 'node:util';
 import { RuntimeError } from '../errors';
-import type { Target } from '../target';
+import type { Target, TargetArgs } from '../target';
 import { encodeArgs, type EncodedTarget } from '../internal/transport';
+import { captureCallSite, withCallSite, type CallSite } from '../internal/transport/call-site';
 import { decodeOutcome, encodeInitializer, TargetCache } from '../internal/executor/encoding';
 import { describe } from '../internal/shm/deadline';
 import { optionsObject, positiveInteger } from '../internal/executor/options';
@@ -42,9 +43,17 @@ export interface MapAsyncOptions<R> extends AsyncResultCallbacks<R[]> {
 /** A queued unit of work: one call, or a chunk of calls. */
 interface PoolTask extends PoolJob {
   settle(ok: boolean, value: unknown): void;
+  /** Where it was submitted: shown under the stack of an error it throws. */
+  readonly site: CallSite;
 }
 
 type PoolState = 'run' | 'close' | 'terminate';
+
+/**
+ * One item of a starmap input: the target's argument list, as a tuple that fits its parameters or
+ * as an array of its parameter types (`number[][]` for `(a: number, b: number) => …`).
+ */
+type StarItem<A extends any[]> = NoInfer<A | A[number][]>;
 
 /**
  * A pool of child processes that runs functions for you: Python's `multiprocessing.Pool`.
@@ -106,7 +115,7 @@ export class Pool {
         },
         complete: (task, outcome) => {
           const { ok, value } = decodeOutcome(outcome);
-          task.settle(ok, value);
+          task.settle(ok, ok ? value : withCallSite(value, task.site));
         },
         fail: (task, error) => task.settle(false, error),
         broken: (error) => {
@@ -117,42 +126,44 @@ export class Pool {
   }
 
   /** Runs `fn(...args)` in a child and resolves with its result. */
-  async apply<R>(fn: Target, args: unknown[] = []): Promise<R> {
-    return this.applyAsync<R>(fn, args).get();
+  async apply<R = unknown, A extends any[] = any[]>(fn: Target<A, R | PromiseLike<R>>, ...args: TargetArgs<A>): Promise<R> {
+    return this.applyAsync<R>(fn as Target<any[], R>, (args as unknown[][])[0]).get();
   }
 
   /**
    * Runs `fn(...args)` in a child.
    * @returns an AsyncResult for its result; `callback`/`errorCallback` run once when it is ready
    */
+  applyAsync<R = unknown, A extends any[] = any[]>(fn: Target<A, R | PromiseLike<R>>, ...rest: [...TargetArgs<A>, options?: AsyncResultCallbacks<R>]): AsyncResult<R>;
   applyAsync<R>(fn: Target, args: unknown[] = [], options?: AsyncResultCallbacks<R>): AsyncResult<R> {
     this.#checkRunning();
     const target = this.#targets.encode(fn);
     if (!Array.isArray(args)) throw new TypeError(`Expected \`args\` to be an array, got ${describe(args)}`);
     const encoded = encodeArgs(args, { crossProcess: true });
     const result = new AsyncResult<R>(callbacksOption(options));
-    this.#push({ target, args: encoded, chunk: false, settle: (ok, value) => result[kSettle](ok, value) });
+    const site = captureCallSite('task submitted', Pool.prototype.applyAsync, target);
+    this.#push({ target, args: encoded, chunk: false, site, settle: (ok, value) => result[kSettle](ok, value) });
     return result;
   }
 
   /** Applies `fn` to every item (in chunks) and resolves with the results in order. */
-  async map<T, R>(fn: Target, iterable: Iterable<T>, chunksize?: number): Promise<R[]> {
-    return this.mapAsync<T, R>(fn, iterable, { chunksize }).get();
+  async map<T, R>(fn: Target<[T], R | PromiseLike<R>>, iterable: Iterable<T>, chunksize?: number): Promise<R[]> {
+    return this.mapAsync(fn, iterable, { chunksize }).get();
   }
 
   /** The async form of {@link Pool.map}: an AsyncResult for the array of results. */
-  mapAsync<T, R>(fn: Target, iterable: Iterable<T>, options?: MapAsyncOptions<R>): AsyncResult<R[]> {
-    return this.#mapAsync<R>(fn, iterable, optionsObject(options), false);
+  mapAsync<T, R>(fn: Target<[T], R | PromiseLike<R>>, iterable: Iterable<T>, options?: MapAsyncOptions<R>): AsyncResult<R[]> {
+    return this.#mapAsync<R>(fn, iterable, optionsObject(options), false, Pool.prototype.mapAsync);
   }
 
   /** As {@link Pool.map}, with each item an argument list: `fn(...item)`. */
-  async starmap<R>(fn: Target, iterable: Iterable<unknown[]>, chunksize?: number): Promise<R[]> {
-    return this.starmapAsync<R>(fn, iterable, { chunksize }).get();
+  async starmap<R = unknown, A extends any[] = any[]>(fn: Target<A, R | PromiseLike<R>>, iterable: Iterable<StarItem<A>>, chunksize?: number): Promise<R[]> {
+    return this.starmapAsync<R>(fn as Target<any[], R>, iterable, { chunksize }).get();
   }
 
   /** The async form of {@link Pool.starmap}. */
-  starmapAsync<R>(fn: Target, iterable: Iterable<unknown[]>, options?: MapAsyncOptions<R>): AsyncResult<R[]> {
-    return this.#mapAsync<R>(fn, iterable, optionsObject(options), true);
+  starmapAsync<R = unknown, A extends any[] = any[]>(fn: Target<A, R | PromiseLike<R>>, iterable: Iterable<StarItem<A>>, options?: MapAsyncOptions<R>): AsyncResult<R[]> {
+    return this.#mapAsync<R>(fn, iterable, optionsObject(options), true, Pool.prototype.starmapAsync);
   }
 
   /**
@@ -162,13 +173,13 @@ export class Pool {
    * thrown at its position (later positions can still be read); an error of the input iterator is
    * thrown after the results of the whole chunks read before it (the chunk it broke is not run).
    */
-  imap<T, R>(fn: Target, iterable: Iterable<T>, chunksize = 1): AsyncIterable<R> {
-    return this.#imap<R>(fn, iterable, chunksize, true);
+  imap<T, R>(fn: Target<[T], R | PromiseLike<R>>, iterable: Iterable<T>, chunksize = 1): AsyncIterable<R> {
+    return this.#imap<R>(fn, iterable, chunksize, true, Pool.prototype.imap);
   }
 
   /** As {@link Pool.imap}, yielding each result as soon as it is ready, in any order. */
-  imapUnordered<T, R>(fn: Target, iterable: Iterable<T>, chunksize = 1): AsyncIterable<R> {
-    return this.#imap<R>(fn, iterable, chunksize, false);
+  imapUnordered<T, R>(fn: Target<[T], R | PromiseLike<R>>, iterable: Iterable<T>, chunksize = 1): AsyncIterable<R> {
+    return this.#imap<R>(fn, iterable, chunksize, false, Pool.prototype.imapUnordered);
   }
 
   /** Refuses new work; the children end once the queued work is done. */
@@ -226,7 +237,7 @@ export class Pool {
    * Cuts `items` into tasks of `chunksize` (one call each when 1) and queues them;
    * `onChunk(start, ok, values | error)` reports each chunk, `start` being its first item's index.
    */
-  #submitChunks(target: EncodedTarget, items: unknown[], chunksize: number, star: boolean,
+  #submitChunks(target: EncodedTarget, items: unknown[], chunksize: number, star: boolean, site: CallSite,
                 onChunk: (start: number, ok: boolean, value: unknown) => void): void {
     // Encode everything first: an item that cannot be sent is a TypeError and nothing is queued.
     const tasks: PoolTask[] = [];
@@ -234,19 +245,20 @@ export class Pool {
       const slice = items.slice(start, start + chunksize);
       if (chunksize === 1) {
         const args = star ? encodeArgs(starArgs(slice[0], start), { crossProcess: true }) : encodeArgs(slice, { crossProcess: true });
-        tasks.push({ target, args, chunk: false, settle: (ok, value) => onChunk(start, ok, ok ? [value] : value) });
+        tasks.push({ target, args, chunk: false, site, settle: (ok, value) => onChunk(start, ok, ok ? [value] : value) });
       } else {
         const args = encodeArgs(star ? slice.map((item, i) => starArgs(item, start + i)) : slice, { crossProcess: true });
-        tasks.push({ target, args, chunk: true, star, settle: (ok, value) => onChunk(start, ok, value) });
+        tasks.push({ target, args, chunk: true, star, site, settle: (ok, value) => onChunk(start, ok, value) });
       }
     }
     for (const task of tasks) this.#queue.push(task);
     if (tasks.length > 0) this.#core.schedule();
   }
 
-  #mapAsync<R>(fn: Target, iterable: Iterable<unknown>, options: Partial<MapAsyncOptions<R>>, star: boolean): AsyncResult<R[]> {
+  #mapAsync<R>(fn: Target, iterable: Iterable<unknown>, options: Partial<MapAsyncOptions<R>>, star: boolean, method: Function): AsyncResult<R[]> {
     this.#checkRunning();
     const target = this.#targets.encode(fn);
+    const site = captureCallSite('task submitted', method, target);
     const items = itemsOf(iterable);
     const chunksize = options.chunksize === undefined
       ? Math.max(1, Math.ceil(items.length / (this.#processes * 4)))
@@ -254,7 +266,7 @@ export class Pool {
     const result = new AsyncResult<R[]>(callbacksOption(options));
     const values = new Array<R>(items.length);
     let left = Math.ceil(items.length / chunksize);
-    this.#submitChunks(target, items, chunksize, star, (start, ok, value) => {
+    this.#submitChunks(target, items, chunksize, star, site, (start, ok, value) => {
       if (!ok) return result[kSettle](false, value); // the first error wins; later chunks are ignored
       const chunk = value as R[];
       for (let i = 0; i < chunk.length; i++) values[start + i] = chunk[i];
@@ -264,9 +276,10 @@ export class Pool {
     return result;
   }
 
-  #imap<R>(fn: Target, iterable: Iterable<unknown>, chunksize: number, ordered: boolean): AsyncIterable<R> {
+  #imap<R>(fn: Target, iterable: Iterable<unknown>, chunksize: number, ordered: boolean, method: Function): AsyncIterable<R> {
     this.#checkRunning();
     const target = this.#targets.encode(fn);
+    const site = captureCallSite('task submitted', method, target);
     const size = positiveInteger(chunksize, 'chunksize', 1);
     // Read the input now, as Python's task handler does; an error of the iterator is yielded in turn.
     const items: unknown[] = [];
@@ -283,7 +296,7 @@ export class Pool {
       items.length -= items.length % size;
     }
     const stream = new ResultStream<R>(Math.ceil(items.length / size) + (sourceError ? 1 : 0), ordered);
-    this.#submitChunks(target, items, size, false, (start, ok, value) => stream.put(start / size, ok, value));
+    this.#submitChunks(target, items, size, false, site, (start, ok, value) => stream.put(start / size, ok, value));
     if (sourceError) stream.put(Math.ceil(items.length / size), false, sourceError.error, true);
     return stream;
   }

@@ -34,13 +34,14 @@ import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from '
 import { inspect } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { RuntimeError } from '../errors';
-import { isModuleTarget, type Target } from '../target';
+import { isModuleTarget, type Target, type TargetOptions } from '../target';
 import { checkTimeout, deadlineFor, describe, FOREVER } from '../internal/shm/deadline';
 import { parkAsync, parkSync } from '../internal/shm/park';
 import {
   decodeError, decodeValue, encodeArgs, encodeError, encodeTarget, encodeValue, workerEntry,
   type EncodedError, type EncodedTarget,
 } from '../internal/transport';
+import { captureCallSite, withCallSite, type CallSite } from '../internal/transport/call-site';
 import { getCurrentThread, nextThreadName, threadNameCounter } from '../internal/worker/context';
 import { track, type TrackedResource } from '../internal/tracking';
 import {
@@ -297,17 +298,13 @@ function inThisRealm(error: unknown): unknown {
   return decodeError(encodeError(error));
 }
 
-/** Options of {@link Thread}. */
-export interface ThreadOptions {
-  /** What the thread runs: a self-contained function, or a `fromModule` reference. @default nothing */
-  target?: Target;
-  /** Arguments of the target: cloneable values and threadkit shared objects. @default [] */
-  args?: unknown[];
+/** Options of {@link Thread}: `args` must fit the parameters of `target` (see {@link TargetOptions}). */
+export type ThreadOptions<A extends any[] = any[]> = TargetOptions<A> & {
   /** The thread's name; an empty string takes the default too, as in Python. @default 'Thread-N' */
   name?: string;
   /** A daemon thread never keeps the process alive. @default the creating thread's daemon flag */
   daemon?: boolean;
-}
+};
 
 /** Timer's hook: the delay before the target runs, in ms (undefined for a plain Thread). */
 export const kStartDelay: unique symbol = Symbol('threadkit.Thread.startDelay');
@@ -339,7 +336,7 @@ const NOOP: EncodedTarget = encodeTarget(() => undefined);
  * @throws TypeError from the constructor when an option has the wrong type, the target is not a
  *   sendable function or fromModule reference, or an argument cannot be sent to another thread
  */
-export class Thread {
+export class Thread<A extends any[] = any[]> {
   /** The target as given, for `run()` in this thread. */
   readonly #target: Target | undefined;
   readonly #encodedTarget: EncodedTarget | undefined;
@@ -351,12 +348,14 @@ export class Thread {
   readonly #run: ThreadRun;
   #started = false;
   #ident: number | null = null;
+  /** Where start() was called: shown under the stack of an error the thread throws. */
+  #site: CallSite | undefined;
 
-  constructor(options: ThreadOptions = {}) {
+  constructor(options: ThreadOptions<A> = {} as ThreadOptions<A>) {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}`);
     }
-    const { target, args = [], name, daemon } = options;
+    const { target, args = [], name, daemon } = options as ThreadOptions;
     if (target !== undefined) this.#encodedTarget = encodeTarget(target, 'target');
     if (!Array.isArray(args)) throw new TypeError(`Expected \`args\` to be an array, got ${describe(args)}`);
     if (name !== undefined && typeof name !== 'string') throw new TypeError(`Expected \`name\` to be a string, got ${describe(name)}`);
@@ -412,6 +411,7 @@ export class Thread {
       wantResult: false,
       fireAt: delay === undefined ? undefined : performance.timeOrigin + performance.now() + delay,
     };
+    this.#site = captureCallSite('thread started', Thread.prototype.start, this);
     this.#ident = this.#run.start(request);
     this.#started = true;
     trackThread(this);
@@ -497,8 +497,10 @@ export class Thread {
 
   #onEnd(end: RunEnd): void {
     untrackThread(this);
-    if (end.kind === 'threw') reportThreadException(decodeError(end.error), this);
-    else if (end.kind === 'died' && end.crash !== undefined) reportThreadException(inThisRealm(end.crash), this);
+    const site = this.#site;
+    this.#site = undefined; // its frames hold the caller's function and receiver: keep them no longer than the run
+    if (end.kind === 'threw') reportThreadException(withCallSite(decodeError(end.error), site), this);
+    else if (end.kind === 'died' && end.crash !== undefined) reportThreadException(withCallSite(inThisRealm(end.crash), site), this);
   }
 }
 

@@ -123,6 +123,33 @@ describe('examples', () => {
     expect(run.lines[run.lines.length - 1]).toBe('all successful: true');
   }, EXAMPLE_TIMEOUT);
 
+  test('coroutines: greenlet switches and gevent sleeps interleave as in the seed, a blocking call stalls the loop until a thread takes it, downloads run at once', async () => {
+    const run = await runExample('coroutines');
+    expect(run.code).toBe(0);
+    const greenlet = at(run.lines, 'greenlet: explicit switches (a generator is a coroutine that yields control)');
+    expect(run.lines.slice(greenlet + 1, greenlet + 5)).toEqual(['egon eat 1', 'egon play 1', 'egon eat 2', 'egon play 2']);
+    const gevent = at(run.lines, 'gevent: spawn, sleep, joinall (async functions on one event loop)');
+    expect(run.lines.slice(gevent + 1, gevent + 6)).toEqual(['egon eat 1', 'egon play 1', 'egon play 2', 'egon eat 2', 'main']);
+    expect(run.lines).toContainEqual(expect.stringMatching(/^blocking wait on the event loop: timed out after \d+ ms; the coroutine that would have set it ticked 0 times meanwhile$/));
+    expect(run.lines).toContain('the same wait on a worker thread: set, by the coroutine after 3 ticks while the thread was blocked');
+    expect(run.lines[run.lines.length - 1]).toMatch(/^20 downloads, all open at once \(the server saw 20\), 20 pages of 1000 bytes, in \d+ ms on thread MainThread$/);
+  }, EXAMPLE_TIMEOUT);
+
+  test('io-models: each of the five models gets its data, blocking stops the loop, multiplexing handles pipes as they become ready, a thread takes the blocking call', async () => {
+    const run = await runExample('io-models');
+    expect(run.code).toBe(0);
+    expect(run.lines[0]).toBe('Five IO models (seed 001 §13), as they look in Node.js:');
+    expect(run.lines[1]).toBe('1. blocking IO: readFileSync(fifo) returned "data 1" once the producer wrote it; timer callbacks that ran meanwhile: 0');
+    const polls = /^2\. non-blocking IO: read "data 2" at poll (\d+); the (\d+) polls before it found nothing ready \(EAGAIN\)/.exec(run.lines[2]);
+    expect(polls).not.toBeNull();
+    expect(Number(polls![2])).toBe(Number(polls![1]) - 1);
+    expect(Number(polls![2])).toBeGreaterThanOrEqual(1);
+    expect(run.lines[3]).toBe('3. IO multiplexing: one event loop waited on 3 pipes at once; they became readable in the order B, C, A');
+    expect(run.lines[4]).toMatch(/^4\. signal-driven IO: SIGUSR2 said the data was ready and the handler read "data 4"/);
+    expect(run.lines[5]).toMatch(/^5\. asynchronous IO: fs\.promises\.readFile gave "data 5"/);
+    expect(run.lines).toContain('   a worker thread blocked in readFileSync(fifo) returned "data 6"; the event loop ticked 3 times meanwhile and then wrote it itself');
+  }, EXAMPLE_TIMEOUT);
+
   test('gil-io-vs-cpu: measures IO-bound and CPU-bound work each way and states the conclusion', async () => {
     const run = await runExample('gil-io-vs-cpu');
     expect(run.code).toBe(0);

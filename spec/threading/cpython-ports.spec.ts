@@ -502,7 +502,7 @@ describe('bad input across the threading API', () => {
 
   test('a constructor or start that fails leaves no thread started and the name counter untouched', () => {
     const before = new Thread().name;
-    expect(() => new Thread({ target: () => 1, args: [() => 2] })).toThrow('argument 1 (args[0]) cannot be sent');
+    expect(() => new Thread({ target: (_fn: unknown) => 1, args: [() => 2] })).toThrow('argument 1 (args[0]) cannot be sent');
     expect(() => new Timer(1, () => 1, [Symbol('x')])).toThrow(TypeError);
     class BadField extends Thread {
       fn = () => 1;

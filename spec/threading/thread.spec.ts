@@ -283,9 +283,9 @@ describe('names, daemon flag, ident and printing', () => {
 describe('bad input', () => {
   test('an argument that cannot be sent is a TypeError naming its position, and nothing starts', () => {
     const before = liveResources().length;
-    expect(() => new Thread({ target: () => undefined, args: [1, () => 2] })).toThrow(TypeError);
-    expect(() => new Thread({ target: () => undefined, args: [1, () => 2] })).toThrow(/^argument 2 \(args\[1\]\) cannot be sent to another thread/);
-    expect(() => new Thread({ target: () => undefined, args: [Symbol('x')] })).toThrow(/^argument 1 \(args\[0\]\) cannot be sent/);
+    expect(() => new Thread({ target: (..._args: unknown[]) => undefined, args: [1, () => 2] })).toThrow(TypeError);
+    expect(() => new Thread({ target: (..._args: unknown[]) => undefined, args: [1, () => 2] })).toThrow(/^argument 2 \(args\[1\]\) cannot be sent to another thread/);
+    expect(() => new Thread({ target: (..._args: unknown[]) => undefined, args: [Symbol('x')] })).toThrow(/^argument 1 \(args\[0\]\) cannot be sent/);
     expect(liveResources().length).toBe(before);
   });
 

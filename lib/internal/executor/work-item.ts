@@ -7,6 +7,7 @@
  */
 import type { Future } from '../../futures/future';
 import type { EncodedTarget } from '../transport';
+import type { CallSite } from '../transport/call-site';
 
 /** One submitted task, as the executor base holds it. */
 export interface WorkItem {
@@ -20,6 +21,8 @@ export interface WorkItem {
    */
   readonly args: unknown[];
   readonly chunk: boolean;
+  /** Where it was submitted: shown under the stack of an error it throws. */
+  readonly site?: CallSite;
 }
 
 /** What `packBatch` needs of an item: a WorkItem, or a multiprocessing.Pool job (`star` for starmap chunks). */

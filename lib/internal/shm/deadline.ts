@@ -15,16 +15,23 @@ export const FOREVER = Infinity;
 
 /**
  * Validates a public timeout argument and returns it unchanged.
- * @throws TypeError when it is neither a number nor undefined; ValueError (a RangeError, as the
- *   contract says, and Python's class) when negative or NaN.
+ * @throws TypeError when it is neither a number nor undefined; ValueError (a RangeError, and
+ *   Python's class) when negative or NaN; a negative one's message says how to wait forever.
  */
 export function checkTimeout(timeout: unknown, name = 'timeout'): number | undefined {
   if (timeout === undefined) return undefined;
   if (typeof timeout !== 'number') {
     throw new TypeError(`Expected \`${name}\` to be a number of milliseconds or undefined, got ${describe(timeout)}`);
   }
-  if (Number.isNaN(timeout) || timeout < 0) {
-    throw new ValueError(`Expected \`${name}\` to be a non-negative number of milliseconds, got ${timeout}`);
+  if (Number.isNaN(timeout)) {
+    throw new ValueError(`Expected \`${name}\` to be a non-negative number of milliseconds, got NaN`);
+  }
+  if (timeout < 0) {
+    // Python spells "forever" `timeout=-1` (Lock.acquire) or None; here it is leaving the timeout out.
+    throw new ValueError(
+      `Expected \`${name}\` to be a non-negative number of milliseconds, got ${timeout}; ` +
+      'to wait forever, omit it or pass undefined (Python\'s timeout=-1 or None)',
+    );
   }
   return timeout;
 }

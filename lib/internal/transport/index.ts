@@ -7,6 +7,10 @@
  * - {@link encodeError} / {@link decodeError}: thrown values, rebuilt with this realm's classes.
  * - {@link invoke}: runs an encoded target inside a worker or child (worker side).
  * - {@link workerEntry}: the file and exec arguments to start a worker entry of `internal/worker/`.
+ *
+ * Imported by path where they are needed: `call-site.ts` (where a task was submitted, shown under
+ * the stack of an error it throws) and `tsx.ts` (the optional TypeScript loader and the error that
+ * says to install it).
  */
 export { encodeTarget, type EncodedTarget } from './targets';
 export { encodeArgs, encodeValue, decodeValue, decodeArgs, type EncodeOptions } from './values';

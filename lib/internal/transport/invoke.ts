@@ -18,7 +18,7 @@
  *
  * Module targets (`fromModule`): `.mjs` is imported, `.js`/`.cjs` required (falling back to import for
  * an ES module), `.ts` required after registering tsx's CommonJS hook when this process does not
- * already run under tsx.
+ * already run under tsx (tsx is an optional peer dependency: see tsx.ts).
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import type { EncodedTarget } from './targets';
 import { encodeError, isError, type EncodedError } from './errors';
 import { decodeArgs, encodeValue } from './values';
+import { registerTsx } from './tsx';
 
 /** How a call in another thread ended: its (encoded) value, or what it threw. */
 export type EncodedOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: EncodedError };
@@ -103,10 +104,10 @@ function compile(target: Extract<EncodedTarget, { kind: 'source' }>): AnyFunctio
 
 let tsxRegistered = false;
 
-/** Makes `.ts` modules requirable (once), unless this process already runs under tsx. */
-function ensureTypeScript(): void {
+/** Makes `.ts` modules requirable (once), unless this process already can (it runs under tsx). */
+function ensureTypeScript(file: string): void {
   if (tsxRegistered || require.extensions['.ts'] !== undefined) return;
-  (libRequire('tsx/cjs/api') as { register(): unknown }).register();
+  registerTsx(file);
   tsxRegistered = true;
 }
 
@@ -116,7 +117,7 @@ async function loadModule(href: string): Promise<unknown> {
   const file = fileURLToPath(href);
   const ext = path.extname(file);
   if (ext === '.mjs' || ext === '.mts') return dynamicImport(href);
-  if (ext === '.ts' || ext === '.cts' || ext === '.tsx') ensureTypeScript();
+  if (ext === '.ts' || ext === '.cts' || ext === '.tsx') ensureTypeScript(file);
   try {
     return libRequire(file);
   } catch (error) {
@@ -154,16 +155,39 @@ async function resolveModuleTarget(target: Extract<EncodedTarget, { kind: 'modul
   return fn as AnyFunction;
 }
 
-const HINT = ' — targets run in another thread and cannot use variables of the enclosing scope; pass them as args';
+/**
+ * The hint added to "x is not defined" from a function target. A target runs from its source text,
+ * without the scope of the file that defined it, so any name of that file is undefined there. The
+ * names a compiler made up are the puzzling ones: an import written `import { randomUUID } from
+ * 'node:crypto'` reads `import_node_crypto.randomUUID` in tsx (esbuild) output and
+ * `node_crypto_1.randomUUID` in tsc output, and down-levelled code calls helpers such as `__awaiter`
+ * or `__rest`. Passing them as arguments cannot work (modules and functions cannot be sent), so the
+ * hint points at what does: require() inside the target, or a module reference.
+ */
+function hintFor(name: string): string {
+  const elsewhere = 'export the function from a module and pass fromModule(path, name)';
+  if (/^import_[\w$]+$/.test(name) || /^[\w$]+_\d+$/.test(name)) {
+    return ` — it is an import of the file that defined the target, as tsx (import_x) or tsc (x_1) renames it, and a target runs ` +
+      `in another thread without that file's scope: require() the module inside the target (for instance const { randomUUID } = require('node:crypto')), or ${elsewhere}`;
+  }
+  if (/^__[\w$]+$/.test(name)) {
+    return ` — it is a helper that the compiler put into the target's code, defined only in the file it compiled: ${elsewhere}, ` +
+      'or compile for a newer language target (ES2022) so that no helper is needed';
+  }
+  return ' — targets run in another thread and cannot use variables of the enclosing scope: pass values as args, ' +
+    `require() modules inside the target, or ${elsewhere}`;
+}
 
-/** Appends the captured-variable hint to a ReferenceError thrown by a function target. */
+/** Appends the hint to a ReferenceError thrown by a function target's own code. */
 function addHint(error: unknown): void {
-  if (!isError(error) || error.name !== 'ReferenceError' || !/ is not defined$/.test(error.message)) return;
+  if (!isError(error) || error.name !== 'ReferenceError') return;
+  const undefinedName = /^([\w$]+) is not defined$/.exec(error.message)?.[1];
+  if (undefinedName === undefined) return;
   // Only when thrown by the target's own code (its top frame), not by a module it called.
   const topFrame = typeof error.stack === 'string' ? /^\s+at .*$/m.exec(error.stack)?.[0] : undefined;
   if (topFrame !== undefined && !topFrame.includes('threadkit-target:')) return;
   const before = error.message;
-  error.message = before + HINT;
+  error.message = before + hintFor(undefinedName);
   if (typeof error.stack === 'string') error.stack = error.stack.replace(before, error.message);
 }
 

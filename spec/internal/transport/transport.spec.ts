@@ -113,7 +113,40 @@ describe('function targets', () => {
     const captured = 5;
     const error = await thrown(() => captured * 2);
     expect(error).toBeInstanceOf(ReferenceError);
-    expect((error as Error).message).toMatch(/^captured is not defined — targets run in another thread and cannot use variables of the enclosing scope; pass them as args$/);
+    expect((error as Error).message).toBe(
+      'captured is not defined — targets run in another thread and cannot use variables of the enclosing scope: pass values as args, ' +
+      'require() modules inside the target, or export the function from a module and pass fromModule(path, name)',
+    );
+    expect((error as Error).stack).toContain((error as Error).message);
+  });
+
+  test('an import renamed by tsx or tsc gets a hint to require() it inside the target or use fromModule, not to pass it', async () => {
+    // What tsx (esbuild) and tsc make of `import { randomUUID } from 'node:crypto'` used in a function body.
+    for (const [name, source] of [
+      ['import_node_crypto', '() => (0, import_node_crypto.randomUUID)()'],
+      ['node_crypto_1', 'function () { return (0, node_crypto_1.randomUUID)(); }'],
+      ['crypto_1', 'function () { return crypto_1.default.randomUUID(); }'],
+    ]) {
+      const error = await thrown(fromSource<() => string>(source));
+      expect(error).toBeInstanceOf(ReferenceError);
+      const message = (error as Error).message;
+      expect(message.startsWith(`${name} is not defined — it is an import of the file that defined the target`)).toBe(true);
+      expect(message).toContain("require() the module inside the target (for instance const { randomUUID } = require('node:crypto'))");
+      expect(message).toContain('fromModule(path, name)');
+      expect(message).not.toContain('pass values as args');
+    }
+  });
+
+  test('a compiler helper missing where the target runs gets a hint to use fromModule or a newer language target', async () => {
+    const error = await thrown(fromSource<() => unknown>('function () { return __rest({ a: 1, b: 2 }, ["a"]); }'));
+    expect((error as Error).message).toMatch(/^__rest is not defined — it is a helper that the compiler put into the target's code.*fromModule\(path, name\).*ES2022/);
+  });
+
+  test('a ReferenceError from a module the target called gets no hint', async () => {
+    const file = path.join(FIXTURES, 'transport-undefined-name.js');
+    const error = await thrown(fromSource<(file: string) => unknown>('(file) => require(file).useUndefined()'), file);
+    expect(error).toBeInstanceOf(ReferenceError);
+    expect((error as Error).message).toBe('nowhere is not defined');
   });
 
   test('native, bound and class targets are a TypeError naming the argument', () => {
