@@ -116,13 +116,18 @@ async function loadModule(href: string): Promise<unknown> {
   const file = fileURLToPath(href);
   const ext = path.extname(file);
   if (ext === '.mjs' || ext === '.mts') return dynamicImport(href);
-  if (ext === '.ts' || ext === '.cts' || ext === '.tsx') ensureTypeScript();
   try {
-    return libRequire(file);
+    return requireModule(file);
   } catch (error) {
     if ((error as { code?: unknown }).code === 'ERR_REQUIRE_ESM') return dynamicImport(href);
     throw error;
   }
+}
+
+function requireModule(file: string): unknown {
+  const ext = path.extname(file);
+  if (ext === '.ts' || ext === '.cts' || ext === '.tsx') ensureTypeScript();
+  return libRequire(file);
 }
 
 /** Module targets already resolved, by `href#exportName`: later calls find them synchronously. */
@@ -136,7 +141,10 @@ async function resolveModuleTarget(target: Extract<EncodedTarget, { kind: 'modul
     // A module that failed to load is retried next time (the file may have been fixed or created).
     loading.catch(() => modules.delete(target.href));
   }
-  const mod = (await loading) as Record<string, unknown> | AnyFunction;
+  return exportedFunction(target, (await loading) as Record<string, unknown> | AnyFunction);
+}
+
+function exportedFunction(target: Extract<EncodedTarget, { kind: 'module' }>, mod: Record<string, unknown> | AnyFunction): AnyFunction {
   let fn: unknown;
   if (target.exportName === 'default') {
     fn = typeof mod === 'function' ? mod : mod?.default;
@@ -152,6 +160,24 @@ async function resolveModuleTarget(target: Extract<EncodedTarget, { kind: 'modul
   }
   resolvedTargets.set(`${target.href}#${target.exportName}`, fn as AnyFunction);
   return fn as AnyFunction;
+}
+
+/**
+ * The function of `target`, compiled or loaded in this thread (each once, then cached), without
+ * waiting: a module target is required synchronously.
+ * @throws what compiling or loading throws; an ES module (which only `import()` loads) throws
+ *   ERR_REQUIRE_ESM.
+ */
+export function resolveTargetSync(target: EncodedTarget): AnyFunction {
+  if (target.kind === 'source') return compile(target);
+  const known = resolvedTargets.get(`${target.href}#${target.exportName}`);
+  if (known !== undefined) return known;
+  return exportedFunction(target, requireModule(fileURLToPath(target.href)) as Record<string, unknown> | AnyFunction);
+}
+
+/** As {@link resolveTargetSync}, loading ES modules too (asynchronously). */
+export async function resolveTarget(target: EncodedTarget): Promise<AnyFunction> {
+  return target.kind === 'source' ? compile(target) : resolvedTargets.get(`${target.href}#${target.exportName}`) ?? resolveModuleTarget(target);
 }
 
 const HINT = ' — targets run in another thread and cannot use variables of the enclosing scope; pass them as args';
