@@ -8,7 +8,7 @@
 //   open(path)                        open("/proc/<pid>/fd/<n>") of a process that holds a segment → { fd, sab }
 //   map(fd)                           an fd this process already holds (inherited through stdio) → sab
 //   close(fd)                         closes an fd of create/open
-//   wait(i32, index, expected, ms)    futex wait, shared → 'ok' | 'not-equal' | 'timed-out'
+//   wait(i32, index, expected, ms)    futex wait, shared, one slice at most → 'ok' | 'not-equal' | 'timed-out'
 //   waitAsync(i32, index, expected, ms)  the same without blocking the JS thread → a string at once
 //                                     ('not-equal') or a Promise of one
 //   wake(i32, index, count)           futex wake, shared → how many were woken
@@ -25,10 +25,11 @@
 //
 // Waits. Every wait uses shared futexes (no FUTEX_PRIVATE_FLAG), so it wakes across processes, and
 // every sleeper and waker of a word must use this addon (V8's Atomics.notify never wakes a futex
-// waiter). Sync waits sleep with an absolute CLOCK_MONOTONIC deadline in slices of at most
-// SLICE_NS: a worker being terminated (worker.terminate()) is noticed within a slice. Any wait may
-// return 'ok' without a wake meant for it (a slice that saw termination, a teardown): callers
-// re-check their word in a loop.
+// waiter). A sync wait sleeps until an absolute CLOCK_MONOTONIC deadline, but never longer than one
+// slice (SLICE_NS): then it returns 'ok' although nobody woke it. V8 acts on worker.terminate()
+// only when JavaScript runs again, so the caller's loop (which re-checks its word and re-parks with
+// the time left) is what lets a terminated worker stop within a slice. Any wait may return 'ok'
+// without a wake meant for it (a slice's end, a signal, a teardown): callers re-check in a loop.
 //
 // Async waits never use the libuv threadpool (a pending wait there starves fs/dns/crypto, and can
 // deadlock when the waker needs the threadpool). They are served by waiter threads of this process:
@@ -258,24 +259,16 @@ void Wait(const FunctionCallbackInfo<Value>& args) {
   if (!args[2]->IsInt32() || !args[3]->IsNumber()) return ThrowType(isolate, "expected (Int32Array, index, expected, ms)");
   int32_t expected = args[2].As<v8::Int32>()->Value();
   int64_t deadline = DeadlineFor(args[3].As<Number>()->Value());
+  // One slice at most: V8 acts on worker.terminate() only when JavaScript runs again, so a long
+  // wait returns 'ok' (a spurious wake-up) at the end of each slice and the caller's loop re-parks.
+  int64_t slice = MonotonicNs() + SLICE_NS;
+  int64_t until = deadline != NO_DEADLINE && deadline < slice ? deadline : slice;
   WaitResult result = OK;
-  for (;;) {
-    int64_t now = MonotonicNs();
-    if (deadline != NO_DEADLINE && now >= deadline) {
-      result = __atomic_load_n(addr, __ATOMIC_SEQ_CST) == expected ? TIMED_OUT : NOT_EQUAL;
-      break;
-    }
-    int64_t slice = now + SLICE_NS;
-    int64_t until = deadline != NO_DEADLINE && deadline < slice ? deadline : slice;
-    if (FutexWaitUntil(addr, expected, until) == 0) break;  // woken (maybe spuriously): 'ok'
+  if (FutexWaitUntil(addr, expected, until) != 0) {
     int err = errno;
-    if (err == EAGAIN) {
-      result = NOT_EQUAL;
-      break;
-    }
-    if (err != ETIMEDOUT && err != EINTR) return ThrowErrno(isolate, "futex(FUTEX_WAIT_BITSET)", err);
-    // A slice ended or a signal came: a worker being terminated must stop waiting now.
-    if (isolate->IsExecutionTerminating()) break;
+    if (err == EAGAIN) result = NOT_EQUAL;
+    else if (err == ETIMEDOUT) result = until == deadline ? TIMED_OUT : OK;
+    else if (err != EINTR) return ThrowErrno(isolate, "futex(FUTEX_WAIT_BITSET)", err);
   }
   args.GetReturnValue().Set(String::NewFromUtf8(isolate, RESULT_NAMES[result]).ToLocalChecked());
 }
