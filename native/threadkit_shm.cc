@@ -12,6 +12,8 @@
 //   waitAsync(i32, index, expected, ms)  the same without blocking the JS thread → a string at once
 //                                     ('not-equal') or a Promise of one
 //   wake(i32, index, count)           futex wake, shared → how many were woken
+//   claimArena(fd)                    makes `fd` (segment 0 of an arena) this process's arena unless
+//                                     one is already set → the fd that is set (-1 to only read it)
 //
 // Lifetime rules.
 // - Mappings: the SharedArrayBuffer's backing store owns its mapping; V8 calls our deleter (munmap)
@@ -60,6 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -222,6 +225,21 @@ void Close(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
   if (!args[0]->IsInt32()) return ThrowType(isolate, "expected a file descriptor");
   if (close(args[0].As<v8::Int32>()->Value()) != 0) ThrowErrno(isolate, "close", errno);
+}
+
+/**
+ * The fd of this process's arena (its segment 0), shared by every JS environment of the process:
+ * the threads of a process use one arena, whichever of them made or adopted it first. Never closed.
+ */
+std::atomic<int> g_arena_fd{-1};
+
+void ClaimArena(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (!args[0]->IsInt32()) return ThrowType(isolate, "expected a file descriptor or -1");
+  int fd = args[0].As<v8::Int32>()->Value();
+  int expected = -1;
+  if (fd >= 0 && g_arena_fd.compare_exchange_strong(expected, fd)) return args.GetReturnValue().Set(fd);
+  args.GetReturnValue().Set(g_arena_fd.load());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -555,5 +573,6 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   SetMethod(context, exports, "close", Close);
   SetMethod(context, exports, "wait", Wait);
   SetMethod(context, exports, "wake", Wake);
+  SetMethod(context, exports, "claimArena", ClaimArena);
   SetMethod(context, exports, "waitAsync", WaitAsync, v8::External::New(isolate, env));
 }

@@ -11,3 +11,5 @@
 export { Pool, type PoolOptions, type MapAsyncOptions } from './pool';
 export { AsyncResult, type AsyncResultCallbacks } from './async-result';
 export { cpuCount } from './cpu-count';
+export { Lock, RLock, Condition, Semaphore, BoundedSemaphore, Event, Barrier } from './synchronize';
+export { Value, SharedArray, SharedArray as Array, type Typecode, type SharedOptions } from './sharedctypes';

@@ -33,7 +33,8 @@ export interface SemaphoreMemory {
   readonly bounded: boolean;
 }
 
-function checkInteger(value: unknown, name: string, min: number): number {
+/** Validates a permit count (`value`, `n`): an integer from `min` to MAX_VALUE. */
+export function checkInteger(value: unknown, name: string, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new TypeError(`Expected \`${name}\` to be an integer, got ${describe(value)}`);
   }

@@ -24,6 +24,8 @@ export interface Native {
   waitAsync(i32: Int32Array, index: number, expected: number, ms: number): ParkResult | Promise<ParkResult>;
   /** Wakes up to `count` futex waiters of `i32[index]`, in any process; returns how many. */
   wake(i32: Int32Array, index: number, count: number): number;
+  /** Makes `fd` this process's arena (all its threads) unless one is set; returns the fd that is set (-1: read only). */
+  claimArena(fd: number): number;
 }
 
 /** Environment variable that makes the load fail on purpose (tests of the no-addon path). */

@@ -7,6 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { workerEntry, type EncodedOutcome } from '../transport';
 import { track } from '../tracking';
+import { arenaForChild } from '../arena/arena';
 import { Deque } from './deque';
 import { packBatch, type WireSource } from '../executor/work-item';
 import type { ChildMessage, InitMessage, ResultRecord, TasksMessage } from './protocol';
@@ -58,11 +59,13 @@ export class WorkerProcess<J extends WireSource> {
   constructor(init: InitMessage, extraExecArgv: readonly string[], label: string, events: WorkerEvents<J>) {
     this.#events = events;
     const entry = workerEntry('process-entry');
+    const arena = arenaForChild(4);
     this.#child = fork(entry.filename, [], {
       serialization: 'advanced',
       // Never inherit process.execArgv: a loader such as tsx's `--import` breaks the child.
       execArgv: [...entry.execArgv, ...extraExecArgv],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...arena.stdio],
+      env: arena.env,
     });
     let resolveExited!: () => void;
     this.#exited = new Promise((resolve) => (resolveExited = resolve));
