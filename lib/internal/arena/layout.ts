@@ -16,7 +16,8 @@
  *     SEGMENTS[i]                    per segment: SIZE (bytes / 8), BUMP (first free byte / 8),
  *                                    HOLDERS × (pid, fd): processes that keep an fd of it open
  *
- * Every other segment starts with SEGMENT_HEADER_WORDS: MAGIC, ID_LO, ID_HI, its index.
+ * Every other segment starts with SEGMENT_HEADER_WORDS: MAGIC, its index (where segment 0 has
+ * VERSION), ID_LO, ID_HI.
  *
  * A block is a power of two of bytes (its class), at least MIN_CLASS, starting on an 8-byte boundary:
  * two header words — CLASS and REFS (processes holding it, see refs.ts) — then the payload, 8-byte
@@ -60,7 +61,7 @@ export const SEG_HOLDERS = 2;
 
 // Other segments' header.
 export const SEGMENT_HEADER_WORDS = 4;
-export const SEG_INDEX = 3;
+export const SEG_INDEX = 1;
 export const SEGMENT_HEADER_BYTES = 16;
 
 // A block's header words (before the payload).
