@@ -20,6 +20,7 @@ import { TASKS_PATH, futures, reason, targets, threading } from '../lib/threadki
 import { fib } from '../workloads/tasks';
 import { SHUTDOWN_LIMIT_MS, within } from '../lib/within';
 import type { MicroSizes } from './sizes';
+import { shmMicro } from './shm';
 
 /** What a benchmark gets: sizes, pool size, and the CPython numbers measured before it. */
 export interface MicroContext {
@@ -505,6 +506,7 @@ export const MICRO: readonly MicroDef[] = [
       () => py(ctx, 'memory', 'CPython ThreadPoolExecutor', 'memory', 'peakRssMb'),
     ),
   },
+  ...shmMicro({ row, py, sequence }),
 ];
 
 /** Runs benchmarks/micro/child.ts through tsx in a fresh process and parses the JSON it prints. */
