@@ -83,13 +83,17 @@ function checkOptions(options: unknown): SharedOptions {
   return options as SharedOptions;
 }
 
-/** Reads element `i` (Atomics for the integer views, a plain load for floats). */
-function load(view: View, i: number): number | bigint {
-  return view instanceof Float32Array || view instanceof Float64Array ? view[i] : Atomics.load(view as Int32Array, i);
+function isFloat(typecode: Typecode): boolean {
+  return typecode === 'f' || typecode === 'd';
 }
 
-function store(view: View, i: number, v: number | bigint): void {
-  if (view instanceof Float32Array || view instanceof Float64Array) view[i] = v as number;
+/** Reads element `i`: Atomics for the integer views, a plain load for floats (no float Atomics). */
+function load(view: View, float: boolean, i: number): number | bigint {
+  return float ? view[i] : Atomics.load(view as Int32Array, i);
+}
+
+function store(view: View, float: boolean, i: number, v: number | bigint): void {
+  if (float) view[i] = v as number;
   else Atomics.store(view as Int32Array, i, v as number);
 }
 
@@ -121,7 +125,9 @@ function revive(tag: string, make: () => unknown) {
 abstract class Shared<T extends number | bigint> {
   readonly #block: ArenaBlock;
   protected readonly view: View;
-  readonly #lock: Lock | RLock | null;
+  /** 'f' or 'd': read and written with plain accesses. */
+  protected readonly float: boolean;
+  protected readonly lock: Lock | RLock | null;
   readonly #typecode: Typecode;
 
   protected constructor(typecode: unknown, length: (typecode: Typecode) => number, options: unknown, fill: (view: View, typecode: Typecode) => void) {
@@ -129,7 +135,7 @@ abstract class Shared<T extends number | bigint> {
     revived = undefined;
     if (given !== undefined) {
       this.#typecode = given.data.typecode;
-      this.#lock = given.data.lock;
+      this.lock = given.data.lock;
       this.#block = given.block;
       this.view = new VIEWS[this.#typecode](given.block.i32.buffer, given.block.i32.byteOffset, given.data.length);
     } else {
@@ -138,10 +144,11 @@ abstract class Shared<T extends number | bigint> {
       const opts = checkOptions(options);
       const lock = lockFor(opts.lock);
       this.#block = newBlock(n * VIEWS[this.#typecode].BYTES_PER_ELEMENT);
-      this.#lock = lock;
+      this.lock = lock;
       this.view = new VIEWS[this.#typecode](this.#block.i32.buffer, this.#block.i32.byteOffset, n);
       fill(this.view, this.#typecode);
     }
+    this.float = isFloat(this.#typecode);
     holdBy(this, this.#block);
   }
 
@@ -155,13 +162,13 @@ abstract class Shared<T extends number | bigint> {
    * @throws RuntimeError when created with `lock: false`.
    */
   getLock(): Lock | RLock {
-    if (this.#lock === null) throw new RuntimeError(`this ${this.constructor.name} has no lock (created with lock: false)`);
-    return this.#lock;
+    if (this.lock === null) throw new RuntimeError(`this ${this.constructor === SharedValue ? 'Value' : 'Array'} has no lock (created with lock: false)`);
+    return this.lock;
   }
 
   /** Runs `fn` holding the lock (if any). */
   protected locked<R>(fn: () => R): R {
-    const lock = this.#lock;
+    const lock = this.lock;
     if (lock === null) return fn();
     lock.acquireSync();
     try {
@@ -176,7 +183,7 @@ abstract class Shared<T extends number | bigint> {
   }
 
   protected share(tag: string): Handle {
-    const data = { ...blockRef(this.#block), typecode: this.#typecode, length: this.view.length, lock: this.#lock };
+    const data = { ...blockRef(this.#block), typecode: this.#typecode, length: this.view.length, lock: this.lock };
     return { tag, crossProcess: true, data };
   }
 }
@@ -208,18 +215,35 @@ class SharedValue<T extends number | bigint = number> extends Shared<T> {
    */
   constructor(typecode: Typecode, initial?: T, options?: SharedOptions) {
     super(typecode, () => 1, options, (view, code) => {
-      if (initial !== undefined) store(view, 0, checkElement(code, initial, 'initial'));
+      if (initial !== undefined) store(view, isFloat(code), 0, checkElement(code, initial, 'initial'));
     });
   }
 
   /** The number now (read under the lock). */
   get value(): T {
-    return this.locked(() => load(this.view, 0)) as T;
+    const lock = this.lock;
+    if (lock === null) return load(this.view, this.float, 0) as T;
+    lock.acquireSync();
+    try {
+      return load(this.view, this.float, 0) as T;
+    } finally {
+      lock.release();
+    }
   }
 
   set value(v: T) {
     const checked = this.check(v, 'value');
-    this.locked(() => store(this.view, 0, checked));
+    const lock = this.lock;
+    if (lock === null) {
+      store(this.view, this.float, 0, checked);
+      return;
+    }
+    lock.acquireSync();
+    try {
+      store(this.view, this.float, 0, checked);
+    } finally {
+      lock.release();
+    }
   }
 
   [kShare](): Handle {
@@ -227,7 +251,7 @@ class SharedValue<T extends number | bigint = number> extends Shared<T> {
   }
 
   [inspect.custom](): string {
-    return `<Value '${this.typecode}' ${String(load(this.view, 0))}>`;
+    return `<Value '${this.typecode}' ${String(load(this.view, this.float, 0))}>`;
   }
 }
 
@@ -291,19 +315,19 @@ class SharedArrayImpl<T extends number | bigint = number> extends Shared<T> {
   /** Element `i` (negative: from the end). */
   get(i: number): T {
     const at = this.#index(i);
-    return this.locked(() => load(this.view, at)) as T;
+    return this.locked(() => load(this.view, this.float, at)) as T;
   }
 
   /** Sets element `i` (negative: from the end). */
   set(i: number, v: T): void {
     const at = this.#index(i);
     const checked = this.check(v, 'v');
-    this.locked(() => store(this.view, at, checked));
+    this.locked(() => store(this.view, this.float, at, checked));
   }
 
   /** A copy of every element, read under the lock at once. */
   toArray(): T[] {
-    return this.locked(() => globalThis.Array.from({ length: this.view.length }, (_, i) => load(this.view, i))) as T[];
+    return this.locked(() => globalThis.Array.from({ length: this.view.length }, (_, i) => load(this.view, this.float, i))) as T[];
   }
 
   *[Symbol.iterator](): Iterator<T> {
@@ -315,7 +339,7 @@ class SharedArrayImpl<T extends number | bigint = number> extends Shared<T> {
   }
 
   [inspect.custom](): string {
-    const shown = globalThis.Array.from({ length: Math.min(this.view.length, 10) }, (_, i) => String(load(this.view, i)));
+    const shown = globalThis.Array.from({ length: Math.min(this.view.length, 10) }, (_, i) => String(load(this.view, this.float, i)));
     return `<Array '${this.typecode}' [${shown.join(', ')}${this.view.length > 10 ? ', …' : ''}]>`;
   }
 }

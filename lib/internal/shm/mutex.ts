@@ -8,8 +8,9 @@
  *          ▲                        │                                    │
  *          └──── unlock: swap 0 ────┴──────── unlock: swap 0, wake 1 ────┘
  *
- * - lock: one CAS UNLOCKED→LOCKED; that is the whole uncontended path. Otherwise the waiter
- *   *exchanges* CONTENDED into the word: if the old value was UNLOCKED it now owns the lock (in
+ * - lock: one CAS UNLOCKED→LOCKED; that is the whole uncontended path. Otherwise the waiter first
+ *   spins (park.ts's bounded budget) while the word is LOCKED and retries the CAS when it frees; then
+ *   it *exchanges* CONTENDED into the word: if the old value was UNLOCKED it now owns the lock (in
  *   the CONTENDED state, which merely costs its own unlock one needless wake); if not, it sleeps
  *   while the word is CONTENDED and, when woken, exchanges again.
  * - unlock: exchange UNLOCKED in. Only when the old value was CONTENDED is anyone asleep, and only
@@ -29,7 +30,7 @@
 import { park, runSync, type Steps } from './steps';
 import type { Block } from './block';
 import { remaining, FOREVER } from './deadline';
-import { unpark } from './park';
+import { spinWhile, unpark } from './park';
 
 /** The mutex is free. */
 export const UNLOCKED = 0;
@@ -52,6 +53,10 @@ export function* mutexLock(block: Block, at: number, deadline: number): Steps<bo
   // A try-once (timeout 0) must not mark the word CONTENDED: it will not sleep, so the owner's
   // unlock has nobody to wake.
   if (remaining(deadline) === 0) return false;
+  // Spin first while the word says LOCKED (nobody asleep), trying to take it as LOCKED: a waiter
+  // that marked it CONTENDED would make the owner's unlock pay a wake (a syscall across processes)
+  // even when this waiter never slept.
+  if (spinWhile(block.i32, at, LOCKED) && Atomics.compareExchange(block.i32, at, UNLOCKED, LOCKED) === UNLOCKED) return true;
   while (Atomics.exchange(block.i32, at, CONTENDED) !== UNLOCKED) {
     if (remaining(deadline) === 0) return false;
     yield park(block, at, CONTENDED, deadline);

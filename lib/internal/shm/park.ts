@@ -73,6 +73,14 @@ function spin(i32: Int32Array, index: number, expected: number): number {
   return -1;
 }
 
+/**
+ * Polls `i32[index]` while it holds `expected`, within this thread's spin budget; true when it
+ * changed (for algorithms that spin before they announce a sleeper, as the mutex does).
+ */
+export function spinWhile(i32: Int32Array, index: number, expected: number): boolean {
+  return spin(i32, index, expected) >= 0;
+}
+
 /** A Block for an Int32Array of this process (callers that still pass bare words). */
 function asBlock(memory: Block | Int32Array): Block {
   return ArrayBuffer.isView(memory) ? new LocalBlock(memory as Int32Array) : memory;
