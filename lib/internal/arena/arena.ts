@@ -116,8 +116,11 @@ export class Arena {
     }
   }
 
-  /** Segment `index`, mapped in this thread (mapping it, through a holder, on first use). */
-  segment(index: number): Segment {
+  /**
+   * Segment `index`, mapped in this thread (mapping it, through a holder, on first use).
+   * `locked`: the caller holds ALLOC_LOCK (which is not reentrant).
+   */
+  segment(index: number, locked = false): Segment {
     const known = this.#segments[index];
     if (known !== undefined) return known;
     if (!Number.isInteger(index) || index < 0 || index >= this.segmentCount()) throw new TypeError(`Invalid handle: no segment ${index} in arena ${this.id}`);
@@ -129,25 +132,40 @@ export class Arena {
     }
     const opened = openSegment(this.#native, holders, this.id, index);
     if (opened === undefined) throw new Error(`cannot reach segment ${index} of the shared memory arena: every process that held it has ended`);
-    if (opened.opened) this.addHolder(index, opened.fd);
+    if (opened.opened) {
+      if (locked) this.#recordHolder(index, opened.fd);
+      else this.addHolder(index, opened.fd);
+    }
     this.#segments[index] = opened.segment;
     return opened.segment;
   }
 
+  /** Segment `index` under ALLOC_LOCK, or undefined when no process holds it any more. */
+  #reach(index: number): Segment | undefined {
+    try {
+      return this.segment(index, true);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Records this process as a holder of segment `index` (over an ended one when all slots are taken). */
   addHolder(index: number, fd: number): void {
-    this.#withLock(() => {
-      const e = L.entry(index) + L.SEG_HOLDERS;
-      let free = -1;
-      for (let h = 0; h < L.HOLDERS; h++) {
-        const pid = this.header[e + 2 * h];
-        if (pid === process.pid) return;
-        if (free === -1 && (pid === 0 || !isAlive(pid))) free = h;
-      }
-      if (free === -1) return;
-      this.header[e + 2 * free] = process.pid;
-      this.header[e + 2 * free + 1] = fd;
-    });
+    this.#withLock(() => this.#recordHolder(index, fd));
+  }
+
+  /** As addHolder, under ALLOC_LOCK. */
+  #recordHolder(index: number, fd: number): void {
+    const e = L.entry(index) + L.SEG_HOLDERS;
+    let free = -1;
+    for (let h = 0; h < L.HOLDERS; h++) {
+      const pid = this.header[e + 2 * h];
+      if (pid === process.pid) return;
+      if (free === -1 && (pid === 0 || !isAlive(pid))) free = h;
+    }
+    if (free === -1) return;
+    this.header[e + 2 * free] = process.pid;
+    this.header[e + 2 * free + 1] = fd;
   }
 
   /**
@@ -160,10 +178,14 @@ export class Arena {
     const packed = this.#withLock(() => {
       const h = this.header;
       let ref = h[L.FREE + cls - L.MIN_CLASS];
-      if (ref !== L.NONE) {
-        const seg = this.segment(L.refSegment(ref));
+      const seg = ref === L.NONE ? undefined : this.#reach(L.refSegment(ref));
+      if (seg !== undefined) {
         h[L.FREE + cls - L.MIN_CLASS] = seg.i32[(L.refOffset(ref) + L.BLOCK_HEADER_BYTES) >> 2];
       } else {
+        // An empty list, or one whose head is in a segment nobody holds any more (its creator ended
+        // before anyone else mapped it: the kernel freed it). The rest of that list is unreadable:
+        // it is dropped (a leak of what it held, never a wrong block).
+        h[L.FREE + cls - L.MIN_CLASS] = L.NONE;
         ref = this.#bump(size);
       }
       h[L.USED_BYTES] += size;
@@ -184,7 +206,7 @@ export class Arena {
     const count = h[L.SEGMENT_COUNT];
     const last = L.entry(count - 1);
     const bump = h[last + L.SEG_BUMP] * 8;
-    if (bump + size <= h[last + L.SEG_SIZE] * 8) {
+    if (bump + size <= h[last + L.SEG_SIZE] * 8 && this.#reach(count - 1) !== undefined) {
       h[last + L.SEG_BUMP] = (bump + size) / 8;
       return L.pack(count - 1, bump);
     }

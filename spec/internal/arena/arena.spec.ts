@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
-import { Event, Lock, Pool, Value } from 'threadkit/multiprocessing';
+import { Event, Lock, Pool, SharedArray, Value } from 'threadkit/multiprocessing';
 import { ownArena, arenaForChild } from '../../../lib/internal/arena/arena';
 import { kShare } from '../../../lib/internal/transport/shareable';
 import { spawn as spawnThread, stopAll } from '../../fixtures/shm-threads';
@@ -105,6 +105,28 @@ describe('processes', () => {
     }, [counter]);
     expect(counter.value).toBe(41);
     expect(out).not.toBe(process.pid);
+  });
+
+  test('blocks freed into a segment that ended with its creator are skipped: allocation still works', async () => {
+    const once = new Pool(1, { maxtasksperchild: 1 });
+    try {
+      // 3.2 MB: its block gets a segment of its own, made by the child; the child exits after the
+      // task, and its exit frees the block, into a segment that nobody else ever mapped.
+      const place = await once.apply(() => {
+        const { SharedArray } = require('threadkit/multiprocessing');
+        const a = new SharedArray('d', 400_000, { lock: false });
+        a.set(0, 1);
+        return 'made';
+      });
+      expect(place).toBe('made');
+    } finally {
+      await once.close();
+      await once.join();
+    }
+    const mine = new SharedArray('d', 400_000, { lock: false });
+    mine.set(399_999, 2.5);
+    expect(mine.get(399_999)).toBe(2.5);
+    expect(await pool.apply((a: SharedArray) => a.get(399_999), [mine])).toBe(2.5);
   });
 
   test('1 000 children come and go (through the inherited fd and through /proc) without leaking an fd or a segment', async () => {
