@@ -563,7 +563,12 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   env->isolate = isolate;
   env->context.Reset(isolate, context);
   env->resource.Reset(isolate, Object::New(isolate));
-  uv_async_init(node::GetCurrentEventLoop(isolate), &env->async, OnAsync);
+  int err = uv_async_init(node::GetCurrentEventLoop(isolate), &env->async, OnAsync);
+  if (err != 0) {
+    delete env;
+    isolate->ThrowException(v8::Exception::Error(String::NewFromUtf8(isolate, uv_strerror(err)).ToLocalChecked()));
+    return;
+  }
   env->async.data = env;
   uv_unref(reinterpret_cast<uv_handle_t*>(&env->async));
   env->hook = node::AddEnvironmentCleanupHook(isolate, Cleanup, env);

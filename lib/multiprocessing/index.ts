@@ -4,9 +4,11 @@
  * - {@link Pool}: a pool of child processes with Python's `apply`/`map`/`imap` family and
  *   {@link AsyncResult}s.
  * - {@link cpuCount}: how many processors this machine offers.
+ * - {@link Lock}, {@link RLock}, {@link Condition}, {@link Semaphore}, {@link BoundedSemaphore},
+ *   {@link Event}, {@link Barrier}: the threading primitives in memory that every process of the
+ *   tree shares; {@link Value} and {@link SharedArray} (also `Array`): numbers in that memory.
  *
- * Process, the cross-process synchronization primitives, queues, pipes and shared ctypes are
- * described in API.md and come in a later release.
+ * Process, queues and pipes come in a later release.
  */
 export { Pool, type PoolOptions, type MapAsyncOptions } from './pool';
 export { AsyncResult, type AsyncResultCallbacks } from './async-result';
