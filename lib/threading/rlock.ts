@@ -151,9 +151,11 @@ export class RLock implements ConditionLock {
 
   #own(count: number): void {
     const i32 = this.#i32;
+    // The pid first: a process killed between these stores leaves OWNER naming no one (no takeover,
+    // a window of two stores), never OWNER naming it with the previous owner's pid.
+    if (this.#pid !== 0) i32[OWNER_PID] = this.#pid;
     i32[OWNER] = this.#self;
     i32[COUNT] = count;
-    if (this.#pid !== 0) i32[OWNER_PID] = this.#pid;
   }
 
   /** Gives the lock up entirely; returns the depth it was held at. */
