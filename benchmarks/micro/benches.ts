@@ -21,6 +21,7 @@ import { fib } from '../workloads/tasks';
 import { SHUTDOWN_LIMIT_MS, within } from '../lib/within';
 import type { MicroSizes } from './sizes';
 import { PROCESS_MICRO } from './process';
+import { shmMicro } from './shm';
 
 /** What a benchmark gets: sizes, pool size, and the CPython numbers measured before it. */
 export interface MicroContext {
@@ -507,6 +508,7 @@ export const MICRO: readonly MicroDef[] = [
     ),
   },
   ...PROCESS_MICRO,
+  ...shmMicro({ row, py, sequence }),
 ];
 
 /** Runs benchmarks/micro/child.ts through tsx in a fresh process and parses the JSON it prints. */

@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from common import emit
+from shm_micro import SHM_BENCHES
 
 
 def inc(x):
@@ -208,6 +209,7 @@ BENCHES = {
     "latency": bench_latency,
     "cpu": bench_cpu,
     "memory": bench_memory,
+    **SHM_BENCHES,
 }
 BENCHES.update(__import__("processes").BENCHES)  # multiprocessing.Process (benchmarks/micro/process.ts)
 

@@ -6,12 +6,16 @@
  * - {@link cpuCount}: how many processors this machine offers.
  * - {@link Process}: a function running in a child process, with Python's life cycle (start, join,
  *   terminate, kill, exitcode, daemon); {@link currentProcess}, {@link parentProcess}, {@link activeChildren}.
+ * - {@link Lock}, {@link RLock}, {@link Condition}, {@link Semaphore}, {@link BoundedSemaphore},
+ *   {@link Event}, {@link Barrier}: the threading primitives in memory that every process of the
+ *   tree shares; {@link Value} and {@link SharedArray} (also `Array`): numbers in that memory.
  *
- * Process, the cross-process synchronization primitives, queues, pipes and shared ctypes come in
- * a later release.
+ * Queues and pipes come in a later release.
  */
 export { Pool, type PoolOptions, type MapAsyncOptions } from './pool';
 export { AsyncResult, type AsyncResultCallbacks } from './async-result';
 export { cpuCount } from './cpu-count';
 export { Process, type ProcessOptions } from './process';
 export { currentProcess, parentProcess, activeChildren, type ProcessInfo, type ParentProcessInfo } from './current';
+export { Lock, RLock, Condition, Semaphore, BoundedSemaphore, Event, Barrier } from './synchronize';
+export { Value, SharedArray, SharedArray as Array, type Typecode, type SharedOptions } from './sharedctypes';

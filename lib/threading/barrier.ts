@@ -8,10 +8,11 @@ import {
   BARRIER_WORDS, PARTIES, barrierAbort, barrierBroken, barrierInit, barrierReset, barrierWait, barrierWaiting,
   type ActionOutcome, type BarrierOutcome,
 } from '../internal/shm/barrier-state';
-import { allocate, memoryRef, reviveMemory, type MemoryRef } from '../internal/shm/memory';
+import { memoryRef, reviveMemory, type MemoryRef } from '../internal/shm/memory';
+import { handOver, localBlock, takeHandOver, type Block, type LocalBlock } from '../internal/shm/block';
 import { runAsync, runSync } from '../internal/shm/steps';
 import { kShare, registerShareable, type Handle } from '../internal/transport/shareable';
-import { encodeTarget, type EncodedTarget } from '../internal/transport';
+import { encodeTarget, resolveTarget, resolveTargetSync, type EncodedTarget } from '../internal/transport';
 import type { Target } from '../target';
 
 const TAG = 'threading.Barrier';
@@ -20,7 +21,10 @@ const BARRIER = 0;
 
 /** Options of {@link Barrier}. */
 export interface BarrierOptions {
-  /** Runs once per round, in a thread of its own, started by the last party to arrive, before any party is released. */
+  /**
+   * Runs once per round in the thread of the last party to arrive, before any party is released:
+   * a function (sent by its source, so self-contained) or `fromModule(…)`.
+   */
   action?: Target;
   /** Default timeout (ms) of `wait()` calls that pass none. @default undefined (wait forever) */
   timeout?: number;
@@ -31,33 +35,35 @@ interface BarrierData extends MemoryRef {
   readonly timeout: number | undefined;
 }
 
-/** The outcome of a thread run, as lib/threading/thread.ts reports it. */
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-interface StartedThread {
-  join(): Promise<Outcome>;
-  joinSync(): Outcome;
+/** What a reviver or a multiprocessing.Barrier hands over (block.ts). */
+export interface BarrierMemory {
+  readonly block: Block;
+  readonly action: EncodedTarget | null;
+  readonly timeout: number | undefined;
 }
 
-/** Starts the action in its own thread (thread.ts is loaded on first use: it imports much more than a Barrier needs). */
-function startAction(action: EncodedTarget): StartedThread {
-  const { startTargetThread } = require('./thread') as { startTargetThread(target: EncodedTarget, args: unknown[]): StartedThread };
-  return startTargetThread(action, []);
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
-function toActionOutcome(outcome: Outcome): ActionOutcome {
-  return outcome.ok ? { ok: true } : { ok: false, error: outcome.error };
+/** True when `action` has the shape of an encoded target (a handle's action is checked once, on revival). */
+export function isEncodedAction(action: unknown): action is EncodedTarget | null {
+  const a = action as Record<string, unknown> | null;
+  return a === null || (typeof a === 'object' && (
+    (a.kind === 'source' && typeof a.source === 'string' && typeof a.name === 'string') ||
+    (a.kind === 'module' && typeof a.href === 'string' && typeof a.exportName === 'string')));
 }
-
-let reviving: { i32: Int32Array; action: EncodedTarget | null; timeout: number | undefined } | undefined;
 
 /**
  * A meeting point for a fixed number of parties: each `wait()` blocks until `parties` threads are
  * waiting, then all are released together and the barrier is ready for the next round.
  *
  * Each wait returns its arrival index (0 … parties-1), so one of them can be picked to do
- * something once. The optional `action` runs once per round, in a new thread started by the last
- * party to arrive, before anyone is released; if it throws, that party's wait throws its error and
- * every other party gets BrokenBarrierError. A wait that times out breaks the barrier for everyone
+ * something once. The optional `action` runs once per round, in the thread of the last party to
+ * arrive (as in CPython), before anyone is released; it is compiled (or loaded) once per thread that
+ * runs it. If it throws, that party's wait throws its error and every other party gets
+ * BrokenBarrierError. `waitSync` runs it synchronously: an action that returns a Promise there is
+ * an error (use `wait`, which awaits it). A wait that times out breaks the barrier for everyone
  * (CPython's rule). `abort()` breaks it, `reset()` makes it usable again (waiters at that moment get
  * BrokenBarrierError). The state machine is in internal/shm/barrier-state.ts.
  *
@@ -71,9 +77,11 @@ let reviving: { i32: Int32Array; action: EncodedTarget | null; timeout: number |
  */
 export class Barrier {
   /** The barrier block: LOCK, STATE, COUNT, CHANGES, PARTIES. */
-  readonly #i32: Int32Array;
-  /** The action, encoded once: it travels in the handle and is started as it is by the last arrival. */
+  readonly #block: Block;
+  /** The action, encoded once: it travels in the handle, and each thread compiles it once. */
   readonly #encodedAction: EncodedTarget | null;
+  /** The action compiled in this thread, once it ran here. */
+  #action: ((...args: unknown[]) => unknown) | undefined;
   readonly #timeout: number | undefined;
 
   /**
@@ -81,9 +89,9 @@ export class Barrier {
    * @param options `action` and default `timeout`.
    */
   constructor(parties: number, options: BarrierOptions = {}) {
-    if (reviving !== undefined) {
-      ({ i32: this.#i32, action: this.#encodedAction, timeout: this.#timeout } = reviving);
-      reviving = undefined;
+    const given = takeHandOver<BarrierMemory>();
+    if (given !== undefined && parties === undefined) {
+      ({ block: this.#block, action: this.#encodedAction, timeout: this.#timeout } = given);
       return;
     }
     if (typeof parties !== 'number' || !Number.isInteger(parties)) {
@@ -93,8 +101,8 @@ export class Barrier {
     if (typeof options !== 'object' || options === null) throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}`);
     this.#timeout = checkTimeout(options.timeout, 'options.timeout');
     this.#encodedAction = options.action === undefined ? null : encodeTarget(options.action, 'options.action');
-    this.#i32 = allocate(BARRIER_WORDS);
-    barrierInit(this.#i32, BARRIER, parties);
+    this.#block = given?.block ?? localBlock(BARRIER_WORDS);
+    barrierInit(this.#block, BARRIER, parties);
   }
 
   #deadline(timeout: number | undefined): number {
@@ -115,22 +123,30 @@ export class Barrier {
    *   action); the action's own error for the party that ran it; RangeError for a bad timeout.
    */
   async wait(timeout?: number): Promise<number> {
-    const steps = barrierWait(this.#i32, BARRIER, this.#deadline(timeout), this.#encodedAction !== null);
-    return this.#finish(await runAsync(steps, async () => {
+    const steps = barrierWait(this.#block, BARRIER, this.#deadline(timeout), this.#encodedAction !== null);
+    return this.#finish(await runAsync(steps, async (): Promise<ActionOutcome> => {
       try {
-        return toActionOutcome(await startAction(this.#encodedAction!).join());
+        this.#action ??= await resolveTarget(this.#encodedAction!);
+        await this.#action();
+        return { ok: true };
       } catch (error) {
         return { ok: false, error };
       }
     }));
   }
 
-  /** As {@link wait}, blocking the calling thread. */
+  /** As {@link wait}, blocking the calling thread (and running the action synchronously). */
   waitSync(timeout?: number): number {
-    const steps = barrierWait(this.#i32, BARRIER, this.#deadline(timeout), this.#encodedAction !== null);
-    return this.#finish(runSync(steps, () => {
+    const steps = barrierWait(this.#block, BARRIER, this.#deadline(timeout), this.#encodedAction !== null);
+    return this.#finish(runSync(steps, (): ActionOutcome => {
       try {
-        return toActionOutcome(startAction(this.#encodedAction!).joinSync());
+        this.#action ??= resolveTargetSync(this.#encodedAction!);
+        const value = this.#action();
+        if (isThenable(value)) {
+          Promise.resolve(value).catch(() => {});
+          throw new TypeError('the barrier action returned a Promise, which waitSync cannot wait for: use wait(), or a synchronous action');
+        }
+        return { ok: true };
       } catch (error) {
         return { ok: false, error };
       }
@@ -139,31 +155,31 @@ export class Barrier {
 
   /** Returns the barrier to its initial state; parties waiting now get BrokenBarrierError. */
   reset(): void {
-    barrierReset(this.#i32, BARRIER);
+    barrierReset(this.#block, BARRIER);
   }
 
   /** Breaks the barrier: current and later waits throw BrokenBarrierError until reset(). */
   abort(): void {
-    barrierAbort(this.#i32, BARRIER);
+    barrierAbort(this.#block, BARRIER);
   }
 
   /** Threads needed to pass the barrier. */
   get parties(): number {
-    return Atomics.load(this.#i32, BARRIER + PARTIES);
+    return Atomics.load(this.#block.i32, BARRIER + PARTIES);
   }
 
   /** Threads waiting in the current round. */
   get nWaiting(): number {
-    return barrierWaiting(this.#i32, BARRIER);
+    return barrierWaiting(this.#block, BARRIER);
   }
 
   /** True when the barrier is broken. */
   get broken(): boolean {
-    return barrierBroken(this.#i32, BARRIER);
+    return barrierBroken(this.#block, BARRIER);
   }
 
   [kShare](): Handle {
-    const data: BarrierData = { ...memoryRef(this.#i32), action: this.#encodedAction, timeout: this.#timeout };
+    const data: BarrierData = { ...memoryRef(this.#block as LocalBlock), action: this.#encodedAction, timeout: this.#timeout };
     return { tag: TAG, data };
   }
 
@@ -174,16 +190,9 @@ export class Barrier {
 
 /** Rebuilds a Barrier over the memory (and with the action) of a handle's data. */
 function revive(data: BarrierData): Barrier {
-  const action = data?.action;
-  // The action is sent on to a new thread as it is, so check its shape here, once.
-  const validAction = action === null || (typeof action === 'object' && (
-    (action.kind === 'source' && typeof action.source === 'string' && typeof action.name === 'string') ||
-    (action.kind === 'module' && typeof action.href === 'string' && typeof action.exportName === 'string')));
-  if (!validAction) {
-    throw new TypeError(`Invalid handle: ${TAG}`);
-  }
-  reviving = { i32: reviveMemory(data, BARRIER_WORDS, TAG), action, timeout: checkTimeout(data.timeout) };
-  return new Barrier(1);
+  if (!isEncodedAction(data?.action)) throw new TypeError(`Invalid handle: ${TAG}`);
+  const memory: BarrierMemory = { block: reviveMemory(data, BARRIER_WORDS, TAG), action: data.action, timeout: checkTimeout(data.timeout) };
+  return new Barrier(...handOver(memory, undefined as unknown as number));
 }
 
 registerShareable(TAG, revive);

@@ -8,7 +8,8 @@ import { checkTimeout, deadlineFor, describe, remaining, FOREVER } from '../inte
 import {
   DEFAULT_CAPACITY, conditionEnqueue, conditionNotify, conditionSleep, conditionWaiting, conditionWords,
 } from '../internal/shm/condition-queue';
-import { allocate, memoryRef, reviveMemory, type MemoryRef } from '../internal/shm/memory';
+import { memoryRef, reviveMemory, type MemoryRef } from '../internal/shm/memory';
+import { handOver, localBlock, takeHandOver, type Block, type LocalBlock } from '../internal/shm/block';
 import { runAsync, runSync } from '../internal/shm/steps';
 import { kShare, registerShareable, type Handle } from '../internal/transport/shareable';
 import { RLock } from './rlock';
@@ -24,7 +25,11 @@ interface ConditionData extends MemoryRef {
   readonly lock: ConditionLock;
 }
 
-let reviving: { i32: Int32Array; capacity: number } | undefined;
+/** What a reviver or a multiprocessing.Condition hands over (block.ts). */
+export interface ConditionMemory {
+  readonly block: Block;
+  readonly capacity: number;
+}
 
 function isConditionLock(value: unknown): value is ConditionLock {
   return typeof value === 'object' && value !== null && typeof (value as Partial<ConditionLock>)[kIsOwned] === 'function';
@@ -67,7 +72,7 @@ export class Condition {
   /** The user-visible lock that wait() releases and re-takes. */
   readonly #lock: ConditionLock;
   /** The waiter queue block (LOCK, HEAD, TAIL, counters, slots). */
-  readonly #i32: Int32Array;
+  readonly #block: Block;
   /** Slots in the queue; a power of two. */
   readonly #capacity: number;
 
@@ -76,17 +81,13 @@ export class Condition {
    * @default a new RLock
    */
   constructor(lock?: Lock | RLock) {
+    const given = takeHandOver<ConditionMemory>();
     if (lock !== undefined && !isConditionLock(lock)) {
       throw new TypeError(`Expected \`lock\` to be a Lock or RLock, got ${describe(lock)}`);
     }
     this.#lock = lock ?? new RLock();
-    if (reviving !== undefined) {
-      ({ i32: this.#i32, capacity: this.#capacity } = reviving);
-      reviving = undefined;
-    } else {
-      this.#capacity = DEFAULT_CAPACITY;
-      this.#i32 = allocate(conditionWords(DEFAULT_CAPACITY));
-    }
+    this.#capacity = given?.capacity ?? DEFAULT_CAPACITY;
+    this.#block = given?.block ?? localBlock(conditionWords(DEFAULT_CAPACITY));
   }
 
   /** Acquires the underlying lock (see Lock/RLock `acquire`). */
@@ -118,7 +119,7 @@ export class Condition {
   #beginWait(): { ticket: ReturnType<typeof conditionEnqueue>; saved: number } {
     if (!this.#lock[kIsOwned]()) throw new RuntimeError('cannot wait on un-acquired lock');
     // Queue first, release after: a notifier that takes the lock after we drop it must find us queued.
-    const ticket = conditionEnqueue(this.#i32, 0, this.#capacity);
+    const ticket = conditionEnqueue(this.#block, 0, this.#capacity);
     return { ticket, saved: this.#lock[kReleaseSave]() };
   }
 
@@ -133,7 +134,7 @@ export class Condition {
     const deadline = deadlineFor(timeout);
     const { ticket, saved } = this.#beginWait();
     try {
-      return await runAsync(conditionSleep(this.#i32, 0, this.#capacity, ticket, deadline));
+      return await runAsync(conditionSleep(this.#block, 0, this.#capacity, ticket, deadline));
     } finally {
       await this.#lock[kAcquireRestore](saved);
     }
@@ -144,7 +145,7 @@ export class Condition {
     const deadline = deadlineFor(timeout);
     const { ticket, saved } = this.#beginWait();
     try {
-      return runSync(conditionSleep(this.#i32, 0, this.#capacity, ticket, deadline));
+      return runSync(conditionSleep(this.#block, 0, this.#capacity, ticket, deadline));
     } finally {
       this.#lock[kAcquireRestoreSync](saved);
     }
@@ -196,7 +197,7 @@ export class Condition {
   notify(n = 1): void {
     checkCount(n);
     if (!this.#lock[kIsOwned]()) throw new RuntimeError('cannot notify on un-acquired lock');
-    conditionNotify(this.#i32, 0, this.#capacity, n);
+    conditionNotify(this.#block, 0, this.#capacity, n);
   }
 
   /** Wakes every waiter. @throws RuntimeError when the lock is not held. */
@@ -205,12 +206,12 @@ export class Condition {
   }
 
   [kShare](): Handle {
-    const data: ConditionData = { ...memoryRef(this.#i32), capacity: this.#capacity, lock: this.#lock };
+    const data: ConditionData = { ...memoryRef(this.#block as LocalBlock), capacity: this.#capacity, lock: this.#lock };
     return { tag: TAG, data };
   }
 
   [inspect.custom](): string {
-    return `<Condition ${inspect(this.#lock)} waiters=${conditionWaiting(this.#i32, 0)}>`;
+    return `<Condition ${inspect(this.#lock)} waiters=${conditionWaiting(this.#block, 0)}>`;
   }
 }
 
@@ -220,8 +221,8 @@ function revive(data: ConditionData): Condition {
   if (!Number.isInteger(capacity) || capacity < 1 || (capacity & (capacity - 1)) !== 0 || !isConditionLock(data.lock)) {
     throw new TypeError(`Invalid handle: ${TAG}`);
   }
-  reviving = { i32: reviveMemory(data, conditionWords(capacity), TAG), capacity };
-  return new Condition(data.lock as Lock | RLock);
+  const memory: ConditionMemory = { block: reviveMemory(data, conditionWords(capacity), TAG), capacity };
+  return new Condition(...handOver(memory, data.lock as Lock | RLock));
 }
 
 registerShareable(TAG, revive);

@@ -5,7 +5,8 @@ import { inspect } from 'node:util';
 import { deadlineFor } from '../internal/shm/deadline';
 import * as eventWord from '../internal/shm/event-word';
 import { EVENT_WORDS, eventWait } from '../internal/shm/event-word';
-import { allocate, memoryRef, reviveMemory, type MemoryRef } from '../internal/shm/memory';
+import { memoryRef, reviveMemory, type MemoryRef } from '../internal/shm/memory';
+import { handOver, localBlock, takeHandOver, type Block, type LocalBlock } from '../internal/shm/block';
 import { runAsync, runSync } from '../internal/shm/steps';
 import { kShare, registerShareable, type Handle } from '../internal/transport/shareable';
 
@@ -16,8 +17,6 @@ const TRUE: Promise<boolean> = Promise.resolve(true);
 // Module-local copies of the fast-path functions: some loaders (esbuild/tsx) turn imported
 // bindings into getters.
 const { eventClear, eventIsSet, eventSet } = eventWord;
-
-let reviving: Int32Array | undefined;
 
 /**
  * A flag, initially clear, shared by every thread it is passed to: `set()` raises it and wakes every
@@ -36,26 +35,26 @@ let reviving: Int32Array | undefined;
  */
 export class Event {
   /** The event block: WORD (flag + generation), WAITERS. */
-  readonly #i32: Int32Array;
+  readonly #block: Block;
 
   constructor() {
-    this.#i32 = reviving ?? allocate(EVENT_WORDS);
-    reviving = undefined;
+    // A revived handle, or a multiprocessing.Event, hands its block over (block.ts).
+    this.#block = takeHandOver<Block>() ?? localBlock(EVENT_WORDS);
   }
 
   /** True while the flag is set. */
   isSet(): boolean {
-    return eventIsSet(this.#i32, EVENT);
+    return eventIsSet(this.#block, EVENT);
   }
 
   /** Sets the flag and wakes every waiter. */
   set(): void {
-    eventSet(this.#i32, EVENT);
+    eventSet(this.#block, EVENT);
   }
 
   /** Clears the flag; later waits block until the next set(). */
   clear(): void {
-    eventClear(this.#i32, EVENT);
+    eventClear(this.#block, EVENT);
   }
 
   /**
@@ -65,22 +64,22 @@ export class Event {
    * @throws RangeError when `timeout` is negative or NaN; TypeError when it is not a number.
    */
   wait(timeout?: number): Promise<boolean> {
-    if (timeout === undefined && eventIsSet(this.#i32, EVENT)) return TRUE;
+    if (timeout === undefined && eventIsSet(this.#block, EVENT)) return TRUE;
     return this.#waitSlow(timeout);
   }
 
   async #waitSlow(timeout: number | undefined): Promise<boolean> {
-    return runAsync(eventWait(this.#i32, EVENT, deadlineFor(timeout)));
+    return runAsync(eventWait(this.#block, EVENT, deadlineFor(timeout)));
   }
 
   /** As {@link wait}, blocking the calling thread. */
   waitSync(timeout?: number): boolean {
-    if (timeout === undefined && eventIsSet(this.#i32, EVENT)) return true;
-    return runSync(eventWait(this.#i32, EVENT, deadlineFor(timeout)));
+    if (timeout === undefined && eventIsSet(this.#block, EVENT)) return true;
+    return runSync(eventWait(this.#block, EVENT, deadlineFor(timeout)));
   }
 
   [kShare](): Handle {
-    return { tag: TAG, data: memoryRef(this.#i32) };
+    return { tag: TAG, data: memoryRef(this.#block as LocalBlock) };
   }
 
   [inspect.custom](): string {
@@ -90,8 +89,7 @@ export class Event {
 
 /** Rebuilds an Event over the memory a handle's data points at. */
 function revive(data: MemoryRef): Event {
-  reviving = reviveMemory(data, EVENT_WORDS, TAG);
-  return new Event();
+  return new Event(...handOver(reviveMemory(data, EVENT_WORDS, TAG)));
 }
 
 registerShareable(TAG, revive);

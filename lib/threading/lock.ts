@@ -6,7 +6,8 @@ import { RuntimeError } from '../errors';
 import { deadlineFor } from '../internal/shm/deadline';
 import * as mutex from '../internal/shm/mutex';
 import { MUTEX_WORDS, mutexLock } from '../internal/shm/mutex';
-import { allocate, memoryRef, reviveMemory, type MemoryRef } from '../internal/shm/memory';
+import { memoryRef, reviveMemory, type MemoryRef } from '../internal/shm/memory';
+import { handOver, localBlock, takeHandOver, type Block, type LocalBlock } from '../internal/shm/block';
 import { runAsync, runSync } from '../internal/shm/steps';
 import { unpark } from '../internal/shm/park';
 import { kShare, registerShareable, type Handle } from '../internal/transport/shareable';
@@ -22,9 +23,6 @@ const TRUE: Promise<boolean> = Promise.resolve(true);
 // cost a call on every fast-path acquire.
 const { UNLOCKED, LOCKED, CONTENDED } = mutex;
 
-/** Memory of the next instance being revived from a handle (see the constructor). */
-let reviving: Int32Array | undefined;
-
 /**
  * A mutual-exclusion lock shared by every thread it is passed to.
  *
@@ -32,7 +30,7 @@ let reviving: Int32Array | undefined;
  * forever, as in Python); any thread may release it, not only the one that acquired it. Waiters are
  * woken in the order they went to sleep, but a thread arriving just as the lock is freed may take it
  * first (no hand-off), as with CPython's and Go's locks. The uncontended path is one CAS to acquire
- * and one exchange to release; `Atomics.notify` runs only when the word says somebody sleeps
+ * and one exchange to release; a wake runs only when the word says somebody sleeps
  * (Drepper's three-state mutex, see internal/shm/mutex.ts).
  *
  * @example
@@ -47,12 +45,15 @@ let reviving: Int32Array | undefined;
  *   acquire methods for a bad timeout.
  */
 export class Lock implements ConditionLock {
-  /** The lock's block; `#i32[MUTEX]` is UNLOCKED, LOCKED or CONTENDED. */
+  /** The lock's block: its memory and how to sleep on it. */
+  readonly #block: Block;
+  /** `#block.i32`, for the fast paths; `#i32[MUTEX]` is UNLOCKED, LOCKED or CONTENDED. */
   readonly #i32: Int32Array;
 
   constructor() {
-    this.#i32 = reviving ?? allocate(MUTEX_WORDS);
-    reviving = undefined;
+    // A revived handle, or a multiprocessing.Lock, hands its block over (block.ts).
+    this.#block = takeHandOver<Block>() ?? localBlock(MUTEX_WORDS);
+    this.#i32 = this.#block.i32;
   }
 
   /**
@@ -67,18 +68,18 @@ export class Lock implements ConditionLock {
   }
 
   async #acquireSlow(timeout: number | undefined): Promise<boolean> {
-    return runAsync(mutexLock(this.#i32, MUTEX, deadlineFor(timeout)));
+    return runAsync(mutexLock(this.#block, MUTEX, deadlineFor(timeout)));
   }
 
   /**
-   * Waits until the lock is free and takes it, blocking the calling thread (`Atomics.wait`).
+   * Waits until the lock is free and takes it, blocking the calling thread.
    * @param timeout ms to wait; `undefined` waits forever, `0` tries once.
    * @returns true when acquired, false when the timeout passed first.
    * @throws RangeError when `timeout` is negative or NaN; TypeError when it is not a number.
    */
   acquireSync(timeout?: number): boolean {
     if (timeout === undefined && Atomics.compareExchange(this.#i32, MUTEX, UNLOCKED, LOCKED) === UNLOCKED) return true;
-    return runSync(mutexLock(this.#i32, MUTEX, deadlineFor(timeout)));
+    return runSync(mutexLock(this.#block, MUTEX, deadlineFor(timeout)));
   }
 
   /**
@@ -89,7 +90,7 @@ export class Lock implements ConditionLock {
     const old = Atomics.exchange(this.#i32, MUTEX, UNLOCKED);
     if (old === LOCKED) return;
     if (old === CONTENDED) {
-      unpark(this.#i32, MUTEX, 1);
+      unpark(this.#block, MUTEX, 1);
       return;
     }
     throw new RuntimeError('cannot release un-acquired lock');
@@ -128,7 +129,7 @@ export class Lock implements ConditionLock {
   }
 
   [kShare](): Handle {
-    return { tag: TAG, data: memoryRef(this.#i32) };
+    return { tag: TAG, data: memoryRef(this.#block as LocalBlock) };
   }
 
   [inspect.custom](): string {
@@ -138,8 +139,7 @@ export class Lock implements ConditionLock {
 
 /** Rebuilds a Lock over the memory a handle's data points at. */
 function revive(data: MemoryRef): Lock {
-  reviving = reviveMemory(data, MUTEX_WORDS, TAG);
-  return new Lock();
+  return new Lock(...handOver(reviveMemory(data, MUTEX_WORDS, TAG)));
 }
 
 registerShareable(TAG, revive);

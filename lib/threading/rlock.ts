@@ -7,7 +7,9 @@ import { RuntimeError } from '../errors';
 import { checkTimeout, deadlineFor, FOREVER } from '../internal/shm/deadline';
 import * as mutex from '../internal/shm/mutex';
 import { mutexLock } from '../internal/shm/mutex';
-import { allocate, memoryRef, reviveMemory, type MemoryRef } from '../internal/shm/memory';
+import { memoryRef, reviveMemory, type MemoryRef } from '../internal/shm/memory';
+import { handOver, localBlock, takeHandOver, type Block, type LocalBlock } from '../internal/shm/block';
+import type { Steps } from '../internal/shm/steps';
 import { runAsync, runSync } from '../internal/shm/steps';
 import { unpark } from '../internal/shm/park';
 import { kShare, registerShareable, type Handle } from '../internal/transport/shareable';
@@ -17,27 +19,40 @@ import {
 
 const TAG = 'threading.RLock';
 /** Slot: the mutex word (internal/shm/mutex.ts), held while OWNER ≠ NO_OWNER. */
-const MUTEX = 0;
+export const MUTEX = 0;
 /**
- * Slot: owner id of the holding thread (`threadId + 1`), NO_OWNER when free. Written only by the
- * thread that holds MUTEX, and read with plain (non-atomic) loads: a thread can only ever read its
- * own id there if it wrote that itself (program order), so a stale or racing read of another
- * thread's write can never make a non-owner believe it owns the lock. The CAS/exchange on MUTEX
- * order these writes for the next owner.
+ * Slot: owner id of the holding thread, NO_OWNER when free (threading: `threadId + 1`; a
+ * multiprocessing RLock uses ids unique across processes). Written only by the thread that holds
+ * MUTEX, and read with plain (non-atomic) loads: a thread can only ever read its own id there if it
+ * wrote that itself (program order), so a stale or racing read of another thread's write can never
+ * make a non-owner believe it owns the lock. The CAS/exchange on MUTEX order these writes for the
+ * next owner.
  */
-const OWNER = 1;
+export const OWNER = 1;
 /** Slot: recursion depth; read and written only by the owner (plain accesses, as OWNER). */
-const COUNT = 2;
+export const COUNT = 2;
+/** Slot (multiprocessing layout only): pid of the owner's process, for dead-owner checks. */
+export const OWNER_PID = 3;
 const WORDS = 3;
 
-const NO_OWNER = 0;
+export const NO_OWNER = 0;
 /** This thread's owner id: `threadId + 1`, so the main thread (threadId 0) is never NO_OWNER. */
 const SELF = threadId + 1;
 const TRUE: Promise<boolean> = Promise.resolve(true);
 // Module-local copies: some loaders (esbuild/tsx) turn imported bindings into getters.
 const { UNLOCKED, LOCKED, CONTENDED } = mutex;
 
-let reviving: Int32Array | undefined;
+/**
+ * What a multiprocessing.RLock hands over instead of a plain block: its arena block (with the
+ * OWNER_PID slot), this thread's process-wide owner id and pid, and the way it waits for the mutex
+ * (in slices, taking over from a dead owner).
+ */
+export interface RLockMemory {
+  readonly block: Block;
+  readonly self: number;
+  readonly pid: number;
+  readonly lock: (deadline: number) => Steps<boolean>;
+}
 
 /**
  * A reentrant lock: the thread that holds it may acquire it again, and must release it as many
@@ -57,12 +72,33 @@ let reviving: Int32Array | undefined;
  *   from the acquire methods for a bad timeout.
  */
 export class RLock implements ConditionLock {
-  /** The lock's block: MUTEX, OWNER, COUNT. */
+  /** The lock's block: MUTEX, OWNER, COUNT (and OWNER_PID for a multiprocessing RLock). */
+  readonly #block: Block;
+  /** `#block.i32`, for the fast paths. */
   readonly #i32: Int32Array;
+  /** The owner id this thread writes into OWNER. */
+  readonly #self: number;
+  /** This process's pid, written into OWNER_PID; 0 for a threading RLock (no such slot). */
+  readonly #pid: number;
+  /** How a multiprocessing RLock waits for MUTEX; undefined: mutexLock. */
+  readonly #lock: ((deadline: number) => Steps<boolean>) | undefined;
 
   constructor() {
-    this.#i32 = reviving ?? allocate(WORDS);
-    reviving = undefined;
+    // A revived handle hands its block over; a multiprocessing.RLock, an RLockMemory (block.ts).
+    const given = takeHandOver<Block | RLockMemory>();
+    if (given !== undefined && 'self' in given) {
+      ({ block: this.#block, self: this.#self, pid: this.#pid, lock: this.#lock } = given);
+    } else {
+      this.#block = given ?? localBlock(WORDS);
+      this.#self = SELF;
+      this.#pid = 0;
+      this.#lock = undefined;
+    }
+    this.#i32 = this.#block.i32;
+  }
+
+  #lockSteps(deadline: number): Steps<boolean> {
+    return this.#lock === undefined ? mutexLock(this.#block, MUTEX, deadline) : this.#lock(deadline);
   }
 
   /**
@@ -79,7 +115,7 @@ export class RLock implements ConditionLock {
   async #acquireSlow(timeout: number | undefined): Promise<boolean> {
     checkTimeout(timeout);
     if (this.#reenter()) return true;
-    if (!(await runAsync(mutexLock(this.#i32, MUTEX, deadlineFor(timeout))))) return false;
+    if (!(await runAsync(this.#lockSteps(deadlineFor(timeout))))) return false;
     this.#own(1);
     return true;
   }
@@ -94,7 +130,7 @@ export class RLock implements ConditionLock {
     if (timeout === undefined && this.#tryFast()) return true;
     checkTimeout(timeout);
     if (this.#reenter()) return true;
-    if (!runSync(mutexLock(this.#i32, MUTEX, deadlineFor(timeout)))) return false;
+    if (!runSync(this.#lockSteps(deadlineFor(timeout)))) return false;
     this.#own(1);
     return true;
   }
@@ -108,14 +144,17 @@ export class RLock implements ConditionLock {
 
   #reenter(): boolean {
     const i32 = this.#i32;
-    if (i32[OWNER] !== SELF) return false;
+    if (i32[OWNER] !== this.#self) return false;
     i32[COUNT]++;
     return true;
   }
 
   #own(count: number): void {
     const i32 = this.#i32;
-    i32[OWNER] = SELF;
+    // The pid first: a process killed between these stores leaves OWNER naming no one (no takeover,
+    // a window of two stores), never OWNER naming it with the previous owner's pid.
+    if (this.#pid !== 0) i32[OWNER_PID] = this.#pid;
+    i32[OWNER] = this.#self;
     i32[COUNT] = count;
   }
 
@@ -126,7 +165,7 @@ export class RLock implements ConditionLock {
     i32[COUNT] = 0;
     i32[OWNER] = NO_OWNER;
     // The exchange publishes the two writes above before the next owner's CAS succeeds.
-    if (Atomics.exchange(i32, MUTEX, UNLOCKED) === CONTENDED) unpark(i32, MUTEX, 1);
+    if (Atomics.exchange(i32, MUTEX, UNLOCKED) === CONTENDED) unpark(this.#block, MUTEX, 1);
     return count;
   }
 
@@ -136,7 +175,7 @@ export class RLock implements ConditionLock {
    */
   release(): void {
     const i32 = this.#i32;
-    if (i32[OWNER] !== SELF) throw new RuntimeError('cannot release un-acquired lock');
+    if (i32[OWNER] !== this.#self) throw new RuntimeError('cannot release un-acquired lock');
     if (--i32[COUNT] === 0) this.#disown();
   }
 
@@ -151,7 +190,7 @@ export class RLock implements ConditionLock {
   }
 
   [kIsOwned](): boolean {
-    return this.#i32[OWNER] === SELF;
+    return this.#i32[OWNER] === this.#self;
   }
 
   [kReleaseSave](): number {
@@ -160,17 +199,17 @@ export class RLock implements ConditionLock {
   }
 
   async [kAcquireRestore](count: number): Promise<void> {
-    await runAsync(mutexLock(this.#i32, MUTEX, FOREVER));
+    await runAsync(this.#lockSteps(FOREVER));
     this.#own(count);
   }
 
   [kAcquireRestoreSync](count: number): void {
-    runSync(mutexLock(this.#i32, MUTEX, FOREVER));
+    runSync(this.#lockSteps(FOREVER));
     this.#own(count);
   }
 
   [kShare](): Handle {
-    return { tag: TAG, data: memoryRef(this.#i32) };
+    return { tag: TAG, data: memoryRef(this.#block as LocalBlock) };
   }
 
   [inspect.custom](): string {
@@ -182,8 +221,7 @@ export class RLock implements ConditionLock {
 
 /** Rebuilds an RLock over the memory a handle's data points at. */
 function revive(data: MemoryRef): RLock {
-  reviving = reviveMemory(data, WORDS, TAG);
-  return new RLock();
+  return new RLock(...handOver(reviveMemory(data, WORDS, TAG)));
 }
 
 registerShareable(TAG, revive);

@@ -6,7 +6,8 @@ import { ValueError } from '../errors';
 import { deadlineFor, describe } from '../internal/shm/deadline';
 import * as counting from '../internal/shm/counting-semaphore';
 import { MAX_VALUE, SEMAPHORE_WORDS, VALUE, semAcquire } from '../internal/shm/counting-semaphore';
-import { allocate, memoryRef, reviveMemory, type MemoryRef } from '../internal/shm/memory';
+import { memoryRef, reviveMemory, type MemoryRef } from '../internal/shm/memory';
+import { handOver, localBlock, takeHandOver, type Block, type LocalBlock } from '../internal/shm/block';
 import { runAsync, runSync } from '../internal/shm/steps';
 import { kShare, registerShareable, type Handle } from '../internal/transport/shareable';
 import { withLockAsync, withLockSync } from './with-lock';
@@ -25,9 +26,15 @@ interface SemaphoreData extends MemoryRef {
   readonly max: number;
 }
 
-let reviving: { i32: Int32Array; max: number } | undefined;
+/** What a reviver or a multiprocessing semaphore hands over (block.ts). */
+export interface SemaphoreMemory {
+  readonly block: Block;
+  readonly max: number;
+  readonly bounded: boolean;
+}
 
-function checkInteger(value: unknown, name: string, min: number): number {
+/** Validates a permit count (`value`, `n`): an integer from `min` to MAX_VALUE. */
+export function checkInteger(value: unknown, name: string, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new TypeError(`Expected \`${name}\` to be an integer, got ${describe(value)}`);
   }
@@ -54,23 +61,30 @@ function checkInteger(value: unknown, name: string, min: number): number {
  */
 export class Semaphore {
   /** The counting semaphore block: VALUE, WAITERS. */
+  readonly #block: Block;
+  /** `#block.i32`, for the fast paths. */
   readonly #i32: Int32Array;
   /** Largest value a release may reach (MAX_VALUE, or a BoundedSemaphore's initial value). */
   readonly #max: number;
+  /** True for a BoundedSemaphore (of either module). */
+  readonly #bounded: boolean;
 
   /**
    * @param value initial number of permits. @default 1
    */
   constructor(value = 1) {
-    if (reviving !== undefined) {
-      ({ i32: this.#i32, max: this.#max } = reviving);
-      reviving = undefined;
+    const given = takeHandOver<SemaphoreMemory>();
+    if (given !== undefined) {
+      ({ block: this.#block, max: this.#max, bounded: this.#bounded } = given);
+      this.#i32 = this.#block.i32;
       return;
     }
     checkInteger(value, 'value', 0);
-    this.#i32 = allocate(SEMAPHORE_WORDS);
+    this.#block = localBlock(SEMAPHORE_WORDS);
+    this.#i32 = this.#block.i32;
     Atomics.store(this.#i32, SEM + VALUE, value);
-    this.#max = this instanceof BoundedSemaphore ? value : MAX_VALUE;
+    this.#bounded = this instanceof BoundedSemaphore;
+    this.#max = this.#bounded ? value : MAX_VALUE;
   }
 
   /**
@@ -80,18 +94,18 @@ export class Semaphore {
    * @throws RangeError when `timeout` is negative or NaN; TypeError when it is not a number.
    */
   acquire(timeout?: number): Promise<boolean> {
-    if (timeout === undefined && semTryAcquire(this.#i32, SEM)) return TRUE;
+    if (timeout === undefined && semTryAcquire(this.#block, SEM)) return TRUE;
     return this.#acquireSlow(timeout);
   }
 
   async #acquireSlow(timeout: number | undefined): Promise<boolean> {
-    return runAsync(semAcquire(this.#i32, SEM, deadlineFor(timeout)));
+    return runAsync(semAcquire(this.#block, SEM, deadlineFor(timeout)));
   }
 
   /** As {@link acquire}, blocking the calling thread. */
   acquireSync(timeout?: number): boolean {
-    if (timeout === undefined && semTryAcquire(this.#i32, SEM)) return true;
-    return runSync(semAcquire(this.#i32, SEM, deadlineFor(timeout)));
+    if (timeout === undefined && semTryAcquire(this.#block, SEM)) return true;
+    return runSync(semAcquire(this.#block, SEM, deadlineFor(timeout)));
   }
 
   /**
@@ -102,8 +116,8 @@ export class Semaphore {
    */
   release(n = 1): void {
     checkInteger(n, 'n', 1);
-    if (semRelease(this.#i32, SEM, n, this.#max)) return;
-    if (this instanceof BoundedSemaphore) throw new ValueError('semaphore released too many times');
+    if (semRelease(this.#block, SEM, n, this.#max)) return;
+    if (this.#bounded) throw new ValueError('semaphore released too many times');
     throw new ValueError(`semaphore value cannot exceed ${MAX_VALUE}`);
   }
 
@@ -119,16 +133,16 @@ export class Semaphore {
 
   /** Permits available now (a snapshot; `_value` in CPython). */
   get value(): number {
-    return semValue(this.#i32, SEM);
+    return semValue(this.#block, SEM);
   }
 
   [kShare](): Handle {
-    const data: SemaphoreData = { ...memoryRef(this.#i32), max: this.#max };
-    return { tag: this instanceof BoundedSemaphore ? BOUNDED_TAG : TAG, data };
+    const data: SemaphoreData = { ...memoryRef(this.#block as LocalBlock), max: this.#max };
+    return { tag: this.#bounded ? BOUNDED_TAG : TAG, data };
   }
 
   [inspect.custom](): string {
-    return this instanceof BoundedSemaphore
+    return this.#bounded
       ? `<BoundedSemaphore value=${this.value}/${this.#max}>`
       : `<Semaphore value=${this.value}>`;
   }
@@ -157,8 +171,8 @@ function reviver(Class: typeof Semaphore, tag: string) {
   return (data: SemaphoreData): Semaphore => {
     const max = data?.max;
     if (!Number.isInteger(max) || max < 0 || max > MAX_VALUE) throw new TypeError(`Invalid handle: ${tag}`);
-    reviving = { i32: reviveMemory(data, SEMAPHORE_WORDS, tag), max };
-    return new Class();
+    const memory: SemaphoreMemory = { block: reviveMemory(data, SEMAPHORE_WORDS, tag), max, bounded: Class === BoundedSemaphore };
+    return new Class(...handOver(memory));
   };
 }
 

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
+import { threadId } from 'node:worker_threads';
 import { Barrier } from 'threadkit/threading';
 import { BrokenBarrierError } from 'threadkit/errors';
 import { counters, spawn, stopAll, until } from '../fixtures/shm-threads';
@@ -19,12 +20,16 @@ const waitInWorker = (b: Barrier, timeout?: number) =>
     }
   }, b, timeout ?? null);
 
-/** An action that appends one line (whether it ran off the main thread) to `file`; a function made here so the path is in its source. */
+/** An action that appends one line, the threadId of the thread it runs in, to `file`; a function made here so the path is in its source. */
 function appendingAction(file: string): () => void {
   return new Function(
-    `require('node:fs').appendFileSync(${JSON.stringify(file)}, require('node:worker_threads').isMainThread ? 'main\\n' : 'thread\\n');`,
+    `require('node:fs').appendFileSync(${JSON.stringify(file)}, require('node:worker_threads').threadId + '\\n');`,
   ) as () => void;
 }
+
+/** Waits on `b` in a worker; returns [index, threadId of the worker]. */
+const waitReporting = (b: Barrier) =>
+  spawn((b: Barrier) => [b.waitSync(20_000), require('node:worker_threads').threadId], b) as Promise<[number, number]>;
 
 describe('Barrier on one thread', () => {
   test('a barrier of one party lets every wait through with index 0', async () => {
@@ -165,20 +170,29 @@ describe('Barrier action', () => {
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the action runs once per round, in a thread of its own, before any party is released', async () => {
+  test('the action runs once per round, in the thread of the last party to arrive, before any party is released', async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shm-barrier-'));
     const log = path.join(dir, 'action.log');
     const b = new Barrier(3, { action: appendingAction(log) });
     const lines = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
     for (let round = 1; round <= 2; round++) {
-      const workers = [waitInWorker(b), waitInWorker(b)];
-      // Round 1 waits async; round 2 blocks the main thread, which may then start the action itself.
-      if (round === 1) await b.wait(20_000);
-      else b.waitSync(20_000);
+      const workers = [waitReporting(b), waitReporting(b)];
+      // Round 1 waits async; round 2 blocks the main thread, which may then run the action itself.
+      const mine = round === 1 ? await b.wait(20_000) : b.waitSync(20_000);
       // Released: the action of this round has already run, exactly once.
-      expect(lines()).toEqual(Array(round).fill('thread'));
-      await Promise.all(workers);
+      expect(lines()).toHaveLength(round);
+      const parties: [number, number][] = [[mine, threadId], ...(await Promise.all(workers))];
+      expect(parties.map(([index]) => index).sort()).toEqual([0, 1, 2]);
+      const last = parties.find(([index]) => index === 2)!;
+      expect(lines()[round - 1]).toBe(String(last[1]));
     }
+  });
+
+  test('wait() awaits an async action; waitSync() refuses one with a TypeError and breaks the barrier', async () => {
+    const b = new Barrier(1, { action: new Function('return new Promise((resolve) => setTimeout(resolve, 5))') as () => Promise<void> });
+    expect(await b.wait()).toBe(0);
+    expect(() => b.waitSync()).toThrow(/returned a Promise/);
+    expect(b.broken).toBe(true);
   });
 
   test('an action that throws gives its error to the party that ran it and BrokenBarrierError to the others', async () => {
@@ -196,8 +210,9 @@ describe('Barrier action', () => {
     const b = new Barrier(2, { action: appendingAction(log) });
     const mine = b.wait(20_000);
     await until(() => b.nWaiting === 1, 'main waits');
-    expect(typeof (await waitInWorker(b))).toBe('number');
+    const [index, worker] = await waitReporting(b);
+    expect(index).toBe(1);
     await mine;
-    expect(fs.readFileSync(log, 'utf8')).toBe('thread\n');
+    expect(fs.readFileSync(log, 'utf8')).toBe(`${worker}\n`);
   });
 });

@@ -4,11 +4,11 @@ import { threadId } from 'node:worker_threads';
 import { Condition, Lock, RLock } from 'threadkit/threading';
 import { RuntimeError } from 'threadkit/errors';
 import { conditionWaiting } from '../../lib/internal/shm/condition-queue';
-import { counters, memoryOf, spawn, stopAll, until } from '../fixtures/shm-threads';
+import { blockOf, counters, memoryOf, spawn, stopAll, until } from '../fixtures/shm-threads';
 
 afterEach(stopAll);
 
-const waiting = (cond: Condition) => conditionWaiting(memoryOf(cond), 0);
+const waiting = (cond: Condition) => conditionWaiting(blockOf(cond), 0);
 
 describe('Condition on one thread', () => {
   test('its lock is a new RLock by default, and acquire/release/withLock act on it', async () => {

@@ -11,10 +11,14 @@
  *   nothing relayed through this event loop.
  * - fd 3 is the IPC channel ({@link IPC_FD}), with the `advanced` (structured clone) serialization.
  * - The environment is inherited (`process.env` at the time of the call).
+ * - This process's shared-memory arena (threadkit/multiprocessing objects) goes to the child as one
+ *   more stdio entry after the channel, named in its environment (internal/arena/inherit.ts), so the
+ *   child maps it without /proc access.
  * - The child's {@link ChildConfig} travels as its last argument (startup.ts removes it).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { workerEntry } from '../transport/worker-entry';
+import { arenaForChild } from '../arena/arena';
 import { CONFIG_FLAG, IPC_FD, type ChildConfig } from './config';
 
 /** The stdio array of every child; index {@link IPC_FD} is the channel. */
@@ -27,11 +31,12 @@ if (STDIO[IPC_FD] !== 'ipc') throw new Error('internal: the IPC channel must be 
  */
 export function spawnChild(entry: string, config: ChildConfig, extraExecArgv: readonly string[] = []): ChildProcess {
   const { filename, execArgv } = workerEntry(entry);
+  const arena = arenaForChild(STDIO.length);
   return fork(filename, [CONFIG_FLAG + JSON.stringify(config)], {
     serialization: 'advanced',
     execArgv: [...execArgv, ...extraExecArgv],
-    // Explicitly this realm's `process.env` (the same object outside test sandboxes such as jest's).
-    env: process.env,
-    stdio: STDIO,
+    // This realm's `process.env` (the same object outside test sandboxes such as jest's), plus the arena's variable.
+    env: arena.env,
+    stdio: [...STDIO, ...arena.stdio],
   });
 }

@@ -16,8 +16,8 @@
  *   (ACTION, DRAINING, RESETTING) — the race this prevents is a fast thread lapping the barrier
  *   and being counted in the round that is being released. A BROKEN barrier throws. Otherwise it
  *   takes arrival index COUNT++.
- * - The last to arrive sets ACTION and runs the action *outside* LOCK (it may take a while and start
- *   a thread; `abort()` must still work meanwhile). Then, if still ACTION, DRAINING; if the action
+ * - The last to arrive sets ACTION and runs the action *outside* LOCK (it may take a while, or wait;
+ *   `abort()` must still work meanwhile). Then, if still ACTION, DRAINING; if the action
  *   threw, BROKEN (that waiter gets the action's error, the others BrokenBarrierError); if an
  *   `abort()` or `reset()` came meanwhile, it gets BrokenBarrierError like everyone else.
  * - The others sleep on CHANGES while FILLING/ACTION. A waiter whose timeout passes while FILLING
@@ -29,6 +29,7 @@
  *   RESETTING barrier makes it FILLING again for the next round.
  */
 import { park, type Steps } from './steps';
+import type { Block } from './block';
 import { remaining, FOREVER } from './deadline';
 import { unpark } from './park';
 import { mutexLockSync, mutexUnlock } from './mutex';
@@ -73,28 +74,28 @@ export type BarrierFailure = { broken: true } | { broken: false; error: unknown 
 export type BarrierOutcome = { index: number; failure?: undefined } | { index: number; failure: BarrierFailure };
 
 /** Initializes a barrier block for `parties` parties. */
-export function barrierInit(i32: Int32Array, at: number, parties: number): void {
-  Atomics.store(i32, at + PARTIES, parties);
+export function barrierInit(block: Block, at: number, parties: number): void {
+  Atomics.store(block.i32, at + PARTIES, parties);
 }
 
-function bump(i32: Int32Array, at: number): void {
-  Atomics.add(i32, at + CHANGES, 1);
-  unpark(i32, at + CHANGES, Infinity);
+function bump(block: Block, at: number): void {
+  Atomics.add(block.i32, at + CHANGES, 1);
+  unpark(block, at + CHANGES, Infinity);
 }
 
-function setState(i32: Int32Array, at: number, state: number): void {
-  Atomics.store(i32, at + STATE, state);
-  bump(i32, at);
+function setState(block: Block, at: number, state: number): void {
+  Atomics.store(block.i32, at + STATE, state);
+  bump(block, at);
 }
 
 /** Sleeps (LOCK released meanwhile) until CHANGES moves or `deadline`; returns holding LOCK. */
-function* sleepUnlocked(i32: Int32Array, at: number, deadline: number): Steps<void> {
-  const changes = Atomics.load(i32, at + CHANGES);
-  mutexUnlock(i32, at + LOCK);
+function* sleepUnlocked(block: Block, at: number, deadline: number): Steps<void> {
+  const changes = Atomics.load(block.i32, at + CHANGES);
+  mutexUnlock(block, at + LOCK);
   try {
-    yield park(i32, at + CHANGES, changes, deadline);
+    yield park(block, at + CHANGES, changes, deadline);
   } finally {
-    mutexLockSync(i32, at + LOCK);
+    mutexLockSync(block, at + LOCK);
   }
 }
 
@@ -102,55 +103,55 @@ function* sleepUnlocked(i32: Int32Array, at: number, deadline: number): Steps<vo
  * One party's wait. Yields park requests, and {@link RunAction} (when `hasAction` and this party is
  * the last) expecting an {@link ActionOutcome} back.
  */
-export function* barrierWait(i32: Int32Array, at: number, deadline: number, hasAction: boolean): Steps<BarrierOutcome, RunAction> {
-  mutexLockSync(i32, at + LOCK);
+export function* barrierWait(block: Block, at: number, deadline: number, hasAction: boolean): Steps<BarrierOutcome, RunAction> {
+  mutexLockSync(block, at + LOCK);
   try {
-    let state = Atomics.load(i32, at + STATE);
+    let state = Atomics.load(block.i32, at + STATE);
     while (state === ACTION || state === DRAINING || state === RESETTING) {
-      yield* sleepUnlocked(i32, at, FOREVER);
-      state = Atomics.load(i32, at + STATE);
+      yield* sleepUnlocked(block, at, FOREVER);
+      state = Atomics.load(block.i32, at + STATE);
     }
     if (state === BROKEN) return { index: -1, failure: { broken: true } };
-    const index = Atomics.add(i32, at + COUNT, 1);
+    const index = Atomics.add(block.i32, at + COUNT, 1);
     let failure: BarrierFailure | undefined;
     try {
-      if (index + 1 === Atomics.load(i32, at + PARTIES)) {
-        failure = yield* releaseRound(i32, at, hasAction);
+      if (index + 1 === Atomics.load(block.i32, at + PARTIES)) {
+        failure = yield* releaseRound(block, at, hasAction);
       } else {
-        failure = yield* awaitRound(i32, at, deadline);
+        failure = yield* awaitRound(block, at, deadline);
       }
     } finally {
-      leave(i32, at);
+      leave(block, at);
     }
     return failure === undefined ? { index } : { index, failure };
   } finally {
-    mutexUnlock(i32, at + LOCK);
+    mutexUnlock(block, at + LOCK);
   }
 }
 
-function* releaseRound(i32: Int32Array, at: number, hasAction: boolean): Steps<BarrierFailure | undefined, RunAction> {
+function* releaseRound(block: Block, at: number, hasAction: boolean): Steps<BarrierFailure | undefined, RunAction> {
   if (hasAction) {
-    Atomics.store(i32, at + STATE, ACTION);
-    mutexUnlock(i32, at + LOCK);
+    Atomics.store(block.i32, at + STATE, ACTION);
+    mutexUnlock(block, at + LOCK);
     let outcome: ActionOutcome;
     try {
       outcome = (yield RUN_ACTION) as ActionOutcome;
     } finally {
-      mutexLockSync(i32, at + LOCK);
+      mutexLockSync(block, at + LOCK);
     }
-    if (Atomics.load(i32, at + STATE) !== ACTION) return { broken: true }; // aborted or reset meanwhile
+    if (Atomics.load(block.i32, at + STATE) !== ACTION) return { broken: true }; // aborted or reset meanwhile
     if (!outcome.ok) {
-      setState(i32, at, BROKEN);
+      setState(block, at, BROKEN);
       return { broken: false, error: outcome.error };
     }
   }
-  setState(i32, at, DRAINING);
+  setState(block, at, DRAINING);
   return undefined;
 }
 
-function* awaitRound(i32: Int32Array, at: number, deadline: number): Steps<BarrierFailure | undefined> {
+function* awaitRound(block: Block, at: number, deadline: number): Steps<BarrierFailure | undefined> {
   for (;;) {
-    const state = Atomics.load(i32, at + STATE);
+    const state = Atomics.load(block.i32, at + STATE);
     if (state === DRAINING) return undefined;
     if (state === BROKEN || state === RESETTING) return { broken: true };
     if (remaining(deadline) === 0) {
@@ -161,56 +162,56 @@ function* awaitRound(i32: Int32Array, at: number, deadline: number): Steps<Barri
       // with its spent deadline either: that returns at once, a busy loop that would starve an
       // async waiter's event loop.)
       if (state === ACTION) {
-        yield* sleepUnlocked(i32, at, FOREVER);
+        yield* sleepUnlocked(block, at, FOREVER);
         continue;
       }
-      setState(i32, at, BROKEN);
+      setState(block, at, BROKEN);
       return { broken: true };
     }
-    yield* sleepUnlocked(i32, at, deadline);
+    yield* sleepUnlocked(block, at, deadline);
   }
 }
 
 /** The common exit of every wait (under LOCK): the last to leave opens the next round. */
-function leave(i32: Int32Array, at: number): void {
-  const left = Atomics.sub(i32, at + COUNT, 1) - 1;
-  const state = Atomics.load(i32, at + STATE);
-  if (left === 0 && (state === DRAINING || state === RESETTING)) setState(i32, at, FILLING);
+function leave(block: Block, at: number): void {
+  const left = Atomics.sub(block.i32, at + COUNT, 1) - 1;
+  const state = Atomics.load(block.i32, at + STATE);
+  if (left === 0 && (state === DRAINING || state === RESETTING)) setState(block, at, FILLING);
 }
 
 /** Puts the barrier back to FILLING; current waiters get BrokenBarrierError. */
-export function barrierReset(i32: Int32Array, at: number): void {
-  mutexLockSync(i32, at + LOCK);
+export function barrierReset(block: Block, at: number): void {
+  mutexLockSync(block, at + LOCK);
   try {
-    const state = Atomics.load(i32, at + STATE);
-    if (Atomics.load(i32, at + COUNT) > 0) {
-      if (state === FILLING || state === ACTION || state === BROKEN) setState(i32, at, RESETTING);
+    const state = Atomics.load(block.i32, at + STATE);
+    if (Atomics.load(block.i32, at + COUNT) > 0) {
+      if (state === FILLING || state === ACTION || state === BROKEN) setState(block, at, RESETTING);
       // DRAINING or RESETTING: the last to leave opens the next round anyway.
     } else {
-      setState(i32, at, FILLING);
+      setState(block, at, FILLING);
     }
   } finally {
-    mutexUnlock(i32, at + LOCK);
+    mutexUnlock(block, at + LOCK);
   }
 }
 
 /** Breaks the barrier: current and future waiters get BrokenBarrierError until reset(). */
-export function barrierAbort(i32: Int32Array, at: number): void {
-  mutexLockSync(i32, at + LOCK);
+export function barrierAbort(block: Block, at: number): void {
+  mutexLockSync(block, at + LOCK);
   try {
-    setState(i32, at, BROKEN);
+    setState(block, at, BROKEN);
   } finally {
-    mutexUnlock(i32, at + LOCK);
+    mutexUnlock(block, at + LOCK);
   }
 }
 
 /** Parties currently waiting for the round to fill. */
-export function barrierWaiting(i32: Int32Array, at: number): number {
-  const state = Atomics.load(i32, at + STATE);
-  return state === FILLING || state === ACTION ? Atomics.load(i32, at + COUNT) : 0;
+export function barrierWaiting(block: Block, at: number): number {
+  const state = Atomics.load(block.i32, at + STATE);
+  return state === FILLING || state === ACTION ? Atomics.load(block.i32, at + COUNT) : 0;
 }
 
 /** True when the barrier is broken. */
-export function barrierBroken(i32: Int32Array, at: number): boolean {
-  return Atomics.load(i32, at + STATE) === BROKEN;
+export function barrierBroken(block: Block, at: number): boolean {
+  return Atomics.load(block.i32, at + STATE) === BROKEN;
 }

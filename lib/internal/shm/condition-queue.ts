@@ -19,7 +19,7 @@
  * recycled for a later ticket, whose tag differs.
  *
  * notify(n): under LOCK, pop tickets from HEAD: a live slot is set FREE, woken
- * (`Atomics.notify(slot, 1)`: only its owner can be asleep on that address, since the slot cannot be
+ * (a wake of one on the slot: only its owner can be asleep on that address, since the slot cannot be
  * reused before HEAD passes it) and counted, until n are woken; a CANCELLED slot is freed and not
  * counted. So notify(n) wakes exactly min(n, waiting) waiters, the longest-waiting first.
  *
@@ -56,6 +56,7 @@
  * of slots, and the internal mutex stands in for the GIL-protected deque operations.
  */
 import { park, type Steps } from './steps';
+import type { Block } from './block';
 import { remaining } from './deadline';
 import { unpark } from './park';
 import { mutexLockSync, mutexUnlock } from './mutex';
@@ -110,21 +111,21 @@ function slotIndex(at: number, ticket: number, capacity: number): number {
  * Queues the caller as a waiter (call while holding the user's lock, before releasing it).
  * `capacity` must be a power of two.
  */
-export function conditionEnqueue(i32: Int32Array, at: number, capacity: number): Ticket {
-  mutexLockSync(i32, at + LOCK);
+export function conditionEnqueue(block: Block, at: number, capacity: number): Ticket {
+  mutexLockSync(block, at + LOCK);
   try {
-    const head = Atomics.load(i32, at + HEAD);
-    const tail = Atomics.load(i32, at + TAIL);
-    if (((tail - head) | 0) >= capacity || Atomics.load(i32, at + OVF_WAITING) > 0) {
-      Atomics.add(i32, at + OVF_WAITING, 1);
+    const head = Atomics.load(block.i32, at + HEAD);
+    const tail = Atomics.load(block.i32, at + TAIL);
+    if (((tail - head) | 0) >= capacity || Atomics.load(block.i32, at + OVF_WAITING) > 0) {
+      Atomics.add(block.i32, at + OVF_WAITING, 1);
       return OVERFLOW;
     }
-    Atomics.store(i32, slotIndex(at, tail, capacity), tagOf(tail));
-    Atomics.store(i32, at + TAIL, (tail + 1) | 0);
-    Atomics.add(i32, at + QUEUED, 1);
+    Atomics.store(block.i32, slotIndex(at, tail, capacity), tagOf(tail));
+    Atomics.store(block.i32, at + TAIL, (tail + 1) | 0);
+    Atomics.add(block.i32, at + QUEUED, 1);
     return tail;
   } finally {
-    mutexUnlock(i32, at + LOCK);
+    mutexUnlock(block, at + LOCK);
   }
 }
 
@@ -132,106 +133,106 @@ export function conditionEnqueue(i32: Int32Array, at: number, capacity: number):
  * Sleeps until notified or `deadline`; true when notified. Leaves no trace when it returns false.
  * Call after releasing the user's lock; re-acquire it afterwards.
  */
-export function* conditionSleep(i32: Int32Array, at: number, capacity: number, ticket: Ticket, deadline: number): Steps<boolean> {
-  return ticket === OVERFLOW ? yield* sleepInOverflow(i32, at, deadline) : yield* sleepInSlot(i32, at, capacity, ticket, deadline);
+export function* conditionSleep(block: Block, at: number, capacity: number, ticket: Ticket, deadline: number): Steps<boolean> {
+  return ticket === OVERFLOW ? yield* sleepInOverflow(block, at, deadline) : yield* sleepInSlot(block, at, capacity, ticket, deadline);
 }
 
-function* sleepInSlot(i32: Int32Array, at: number, capacity: number, ticket: number, deadline: number): Steps<boolean> {
+function* sleepInSlot(block: Block, at: number, capacity: number, ticket: number, deadline: number): Steps<boolean> {
   const slot = slotIndex(at, ticket, capacity);
   const tag = tagOf(ticket);
   for (;;) {
-    if (Atomics.load(i32, slot) !== tag) return true;
+    if (Atomics.load(block.i32, slot) !== tag) return true;
     if (remaining(deadline) === 0) break;
-    yield park(i32, slot, tag, deadline);
+    yield park(block, slot, tag, deadline);
   }
-  mutexLockSync(i32, at + LOCK);
+  mutexLockSync(block, at + LOCK);
   try {
-    if (Atomics.load(i32, slot) !== tag) return true; // a notify picked us before we could leave
-    Atomics.store(i32, slot, CANCELLED);
-    Atomics.sub(i32, at + QUEUED, 1);
-    reclaimCancelledEnds(i32, at, capacity);
+    if (Atomics.load(block.i32, slot) !== tag) return true; // a notify picked us before we could leave
+    Atomics.store(block.i32, slot, CANCELLED);
+    Atomics.sub(block.i32, at + QUEUED, 1);
+    reclaimCancelledEnds(block, at, capacity);
     return false;
   } finally {
-    mutexUnlock(i32, at + LOCK);
+    mutexUnlock(block, at + LOCK);
   }
 }
 
 /** Frees cancelled slots at the head and the tail of the queue (under LOCK). */
-function reclaimCancelledEnds(i32: Int32Array, at: number, capacity: number): void {
-  let head = Atomics.load(i32, at + HEAD);
-  let tail = Atomics.load(i32, at + TAIL);
-  while (head !== tail && Atomics.load(i32, slotIndex(at, head, capacity)) === CANCELLED) {
-    Atomics.store(i32, slotIndex(at, head, capacity), FREE);
+function reclaimCancelledEnds(block: Block, at: number, capacity: number): void {
+  let head = Atomics.load(block.i32, at + HEAD);
+  let tail = Atomics.load(block.i32, at + TAIL);
+  while (head !== tail && Atomics.load(block.i32, slotIndex(at, head, capacity)) === CANCELLED) {
+    Atomics.store(block.i32, slotIndex(at, head, capacity), FREE);
     head = (head + 1) | 0;
   }
-  while (head !== tail && Atomics.load(i32, slotIndex(at, (tail - 1) | 0, capacity)) === CANCELLED) {
+  while (head !== tail && Atomics.load(block.i32, slotIndex(at, (tail - 1) | 0, capacity)) === CANCELLED) {
     tail = (tail - 1) | 0;
-    Atomics.store(i32, slotIndex(at, tail, capacity), FREE);
+    Atomics.store(block.i32, slotIndex(at, tail, capacity), FREE);
   }
-  Atomics.store(i32, at + HEAD, head);
-  Atomics.store(i32, at + TAIL, tail);
+  Atomics.store(block.i32, at + HEAD, head);
+  Atomics.store(block.i32, at + TAIL, tail);
 }
 
-function tryClaimGrant(i32: Int32Array, at: number): boolean {
-  let g = Atomics.load(i32, at + OVF_GRANTS);
+function tryClaimGrant(block: Block, at: number): boolean {
+  let g = Atomics.load(block.i32, at + OVF_GRANTS);
   while (g > 0) {
-    const seen = Atomics.compareExchange(i32, at + OVF_GRANTS, g, g - 1);
+    const seen = Atomics.compareExchange(block.i32, at + OVF_GRANTS, g, g - 1);
     if (seen === g) return true;
     g = seen;
   }
   return false;
 }
 
-function* sleepInOverflow(i32: Int32Array, at: number, deadline: number): Steps<boolean> {
+function* sleepInOverflow(block: Block, at: number, deadline: number): Steps<boolean> {
   for (;;) {
-    if (tryClaimGrant(i32, at)) return true;
+    if (tryClaimGrant(block, at)) return true;
     if (remaining(deadline) === 0) break;
-    yield park(i32, at + OVF_GRANTS, 0, deadline);
+    yield park(block, at + OVF_GRANTS, 0, deadline);
   }
-  mutexLockSync(i32, at + LOCK);
+  mutexLockSync(block, at + LOCK);
   try {
-    if (tryClaimGrant(i32, at)) return true;
-    Atomics.sub(i32, at + OVF_WAITING, 1);
+    if (tryClaimGrant(block, at)) return true;
+    Atomics.sub(block.i32, at + OVF_WAITING, 1);
     return false;
   } finally {
-    mutexUnlock(i32, at + LOCK);
+    mutexUnlock(block, at + LOCK);
   }
 }
 
 /** Wakes min(n, waiting) waiters, longest-waiting first; returns how many. `n` may be Infinity. */
-export function conditionNotify(i32: Int32Array, at: number, capacity: number, n: number): number {
+export function conditionNotify(block: Block, at: number, capacity: number, n: number): number {
   if (n <= 0) return 0;
-  mutexLockSync(i32, at + LOCK);
+  mutexLockSync(block, at + LOCK);
   try {
     let woken = 0;
-    let head = Atomics.load(i32, at + HEAD);
-    const tail = Atomics.load(i32, at + TAIL);
+    let head = Atomics.load(block.i32, at + HEAD);
+    const tail = Atomics.load(block.i32, at + TAIL);
     while (woken < n && head !== tail) {
       const slot = slotIndex(at, head, capacity);
-      const state = Atomics.exchange(i32, slot, FREE);
+      const state = Atomics.exchange(block.i32, slot, FREE);
       head = (head + 1) | 0;
       if (state !== CANCELLED) {
         woken++;
-        unpark(i32, slot, 1);
+        unpark(block, slot, 1);
       }
     }
-    Atomics.store(i32, at + HEAD, head);
-    Atomics.sub(i32, at + QUEUED, woken);
-    const overflow = Atomics.load(i32, at + OVF_WAITING);
+    Atomics.store(block.i32, at + HEAD, head);
+    Atomics.sub(block.i32, at + QUEUED, woken);
+    const overflow = Atomics.load(block.i32, at + OVF_WAITING);
     const grants = Math.min(n - woken, overflow);
     if (grants > 0) {
-      Atomics.sub(i32, at + OVF_WAITING, grants);
-      Atomics.add(i32, at + OVF_GRANTS, grants);
-      unpark(i32, at + OVF_GRANTS, grants);
+      Atomics.sub(block.i32, at + OVF_WAITING, grants);
+      Atomics.add(block.i32, at + OVF_GRANTS, grants);
+      unpark(block, at + OVF_GRANTS, grants);
       woken += grants;
     }
     return woken;
   } finally {
-    mutexUnlock(i32, at + LOCK);
+    mutexUnlock(block, at + LOCK);
   }
 }
 
 /** Waiters now queued (slots and overflow, not counting granted ones). */
-export function conditionWaiting(i32: Int32Array, at: number): number {
-  return Atomics.load(i32, at + QUEUED) + Atomics.load(i32, at + OVF_WAITING);
+export function conditionWaiting(block: Block, at: number): number {
+  return Atomics.load(block.i32, at + QUEUED) + Atomics.load(block.i32, at + OVF_WAITING);
 }

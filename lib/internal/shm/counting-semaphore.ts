@@ -6,11 +6,11 @@
  *
  * A waiter that finds VALUE at 0 first increments WAITERS, then sleeps while VALUE is 0, then
  * decrements WAITERS and retries. A release adds its permits, and only if WAITERS > 0 wakes exactly
- * as many sleepers as it released permits (`Atomics.notify(VALUE, n)`): no wake is wasted on a free
+ * as many sleepers as it released permits (a wake of n on VALUE): no wake is wasted on a free
  * semaphore, and no more threads are woken than can get a permit.
  *
  * The race this prevents (the lost wake-up): the releaser writes VALUE, then reads WAITERS; the
- * waiter writes WAITERS, then (inside `Atomics.wait`, atomically with falling asleep) reads VALUE.
+ * waiter writes WAITERS, then (inside the futex wait, atomically with falling asleep) reads VALUE.
  * All four are sequentially consistent `Atomics` operations, so at least one side sees the other's
  * write: either the releaser sees the waiter and wakes it, or the waiter sees the new permits and
  * does not sleep.
@@ -22,6 +22,7 @@
  * wake only when nwaiters > 0).
  */
 import { park, type Steps } from './steps';
+import type { Block } from './block';
 import { remaining } from './deadline';
 import { unpark } from './park';
 
@@ -36,10 +37,10 @@ export const SEMAPHORE_WORDS = 2;
 export const MAX_VALUE = 0x7fffffff;
 
 /** Takes a permit if one is free, without waiting. */
-export function semTryAcquire(i32: Int32Array, at: number): boolean {
-  let v = Atomics.load(i32, at + VALUE);
+export function semTryAcquire(block: Block, at: number): boolean {
+  let v = Atomics.load(block.i32, at + VALUE);
   while (v > 0) {
-    const seen = Atomics.compareExchange(i32, at + VALUE, v, v - 1);
+    const seen = Atomics.compareExchange(block.i32, at + VALUE, v, v - 1);
     if (seen === v) return true;
     v = seen;
   }
@@ -47,15 +48,15 @@ export function semTryAcquire(i32: Int32Array, at: number): boolean {
 }
 
 /** Takes a permit, waiting until `deadline`; returns false when it timed out. */
-export function* semAcquire(i32: Int32Array, at: number, deadline: number): Steps<boolean> {
+export function* semAcquire(block: Block, at: number, deadline: number): Steps<boolean> {
   for (;;) {
-    if (semTryAcquire(i32, at)) return true;
+    if (semTryAcquire(block, at)) return true;
     if (remaining(deadline) === 0) return false;
-    Atomics.add(i32, at + WAITERS, 1);
+    Atomics.add(block.i32, at + WAITERS, 1);
     try {
-      yield park(i32, at + VALUE, 0, deadline);
+      yield park(block, at + VALUE, 0, deadline);
     } finally {
-      Atomics.sub(i32, at + WAITERS, 1);
+      Atomics.sub(block.i32, at + WAITERS, 1);
     }
   }
 }
@@ -64,19 +65,19 @@ export function* semAcquire(i32: Int32Array, at: number, deadline: number): Step
  * Adds `n` permits unless that would take the value above `max`; wakes up to `n` sleepers.
  * Returns false (and changes nothing) when the value would exceed `max`.
  */
-export function semRelease(i32: Int32Array, at: number, n: number, max: number): boolean {
-  let v = Atomics.load(i32, at + VALUE);
+export function semRelease(block: Block, at: number, n: number, max: number): boolean {
+  let v = Atomics.load(block.i32, at + VALUE);
   for (;;) {
     if (v > max - n) return false;
-    const seen = Atomics.compareExchange(i32, at + VALUE, v, v + n);
+    const seen = Atomics.compareExchange(block.i32, at + VALUE, v, v + n);
     if (seen === v) break;
     v = seen;
   }
-  if (Atomics.load(i32, at + WAITERS) > 0) unpark(i32, at + VALUE, n);
+  if (Atomics.load(block.i32, at + WAITERS) > 0) unpark(block, at + VALUE, n);
   return true;
 }
 
 /** Permits left now. */
-export function semValue(i32: Int32Array, at: number): number {
-  return Atomics.load(i32, at + VALUE);
+export function semValue(block: Block, at: number): number {
+  return Atomics.load(block.i32, at + VALUE);
 }

@@ -16,10 +16,11 @@
  * "clear before the set" and "clear after the set" different words.
  *
  * The wake-up itself is the semaphore's pattern: the waiter increments WAITERS before sleeping and
- * `Atomics.wait` re-reads WORD atomically; set() writes WORD before reading WAITERS. The generation
+ * the wait re-reads WORD atomically; set() writes WORD before reading WAITERS. The generation
  * wraps after 2³⁰ sets, far beyond any single wait.
  */
 import { park, type Steps } from './steps';
+import type { Block } from './block';
 import { remaining } from './deadline';
 import { unpark } from './park';
 
@@ -36,39 +37,39 @@ export const SET_BIT = 1;
 const GENERATION_STEP = 2;
 
 /** True while the flag is set. */
-export function eventIsSet(i32: Int32Array, at: number): boolean {
-  return (Atomics.load(i32, at + WORD) & SET_BIT) !== 0;
+export function eventIsSet(block: Block, at: number): boolean {
+  return (Atomics.load(block.i32, at + WORD) & SET_BIT) !== 0;
 }
 
 /** Sets the flag (a new generation) and wakes every waiter; no effect when already set. */
-export function eventSet(i32: Int32Array, at: number): void {
-  let w = Atomics.load(i32, at + WORD);
+export function eventSet(block: Block, at: number): void {
+  let w = Atomics.load(block.i32, at + WORD);
   for (;;) {
     if ((w & SET_BIT) !== 0) return;
-    const seen = Atomics.compareExchange(i32, at + WORD, w, ((w + GENERATION_STEP) | SET_BIT) | 0);
+    const seen = Atomics.compareExchange(block.i32, at + WORD, w, ((w + GENERATION_STEP) | SET_BIT) | 0);
     if (seen === w) break;
     w = seen;
   }
-  if (Atomics.load(i32, at + WAITERS) > 0) unpark(i32, at + WORD, Infinity);
+  if (Atomics.load(block.i32, at + WAITERS) > 0) unpark(block, at + WORD, Infinity);
 }
 
 /** Clears the flag; the generation stays, so a waiter that saw the set still sees a change. */
-export function eventClear(i32: Int32Array, at: number): void {
-  Atomics.and(i32, at + WORD, ~SET_BIT);
+export function eventClear(block: Block, at: number): void {
+  Atomics.and(block.i32, at + WORD, ~SET_BIT);
 }
 
 /** Waits until the flag is set or was set during the wait; false when `deadline` passed first. */
-export function* eventWait(i32: Int32Array, at: number, deadline: number): Steps<boolean> {
-  const seen = Atomics.load(i32, at + WORD);
+export function* eventWait(block: Block, at: number, deadline: number): Steps<boolean> {
+  const seen = Atomics.load(block.i32, at + WORD);
   if ((seen & SET_BIT) !== 0) return true;
   for (;;) {
     if (remaining(deadline) === 0) return false;
-    Atomics.add(i32, at + WAITERS, 1);
+    Atomics.add(block.i32, at + WAITERS, 1);
     try {
-      yield park(i32, at + WORD, seen, deadline);
+      yield park(block, at + WORD, seen, deadline);
     } finally {
-      Atomics.sub(i32, at + WAITERS, 1);
+      Atomics.sub(block.i32, at + WAITERS, 1);
     }
-    if (Atomics.load(i32, at + WORD) !== seen) return true;
+    if (Atomics.load(block.i32, at + WORD) !== seen) return true;
   }
 }

@@ -1,17 +1,17 @@
 /**
- * Shared memory blocks of the primitives, and their handles.
+ * The blocks of `threadkit/threading` objects, and their handles.
  *
- * Each primitive owns a small block of 32-bit words, an Int32Array view over a SharedArrayBuffer.
- * Its algorithm addresses words by named slot constants relative to the view, so the same code runs
- * over a block of its own (threading objects) or a block carved out of a larger buffer
- * (multiprocessing objects). A handle carries the buffer and the view's byte offset; reviving one
- * checks it before any Atomics call touches it.
+ * Each primitive owns a small block of 32-bit words (block.ts). Its algorithm addresses words by
+ * named slot constants relative to the block, so the same code runs over a block of its own
+ * (threading objects: a SharedArrayBuffer of this process, {@link LocalBlock}) or a block carved out
+ * of the cross-process arena (multiprocessing objects, `internal/arena`). A threading object's
+ * handle carries the buffer and the view's byte offset; reviving one checks it before any Atomics
+ * call touches it.
  */
+import { LocalBlock, localBlock } from './block';
 
-/** A fresh zeroed block of `words` 32-bit words. */
-export function allocate(words: number): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(words * Int32Array.BYTES_PER_ELEMENT));
-}
+/** A fresh zeroed block of `words` words in this process's memory. */
+export const allocate = localBlock;
 
 /** What a handle stores to find a block again. */
 export interface MemoryRef {
@@ -19,9 +19,9 @@ export interface MemoryRef {
   readonly byteOffset: number;
 }
 
-/** The part of a handle's data that locates `i32`. */
-export function memoryRef(i32: Int32Array): MemoryRef {
-  return { buffer: i32.buffer as SharedArrayBuffer, byteOffset: i32.byteOffset };
+/** The part of a handle's data that locates `block`. */
+export function memoryRef(block: LocalBlock): MemoryRef {
+  return { buffer: block.i32.buffer as SharedArrayBuffer, byteOffset: block.i32.byteOffset };
 }
 
 /**
@@ -29,7 +29,7 @@ export function memoryRef(i32: Int32Array): MemoryRef {
  * Buffers made in another realm fail `instanceof`, hence the toString check.
  * @throws TypeError `Invalid handle` when `data` does not locate such a block.
  */
-export function reviveMemory(data: unknown, words: number, tag: string): Int32Array {
+export function reviveMemory(data: unknown, words: number, tag: string): LocalBlock {
   const ref = data as Partial<MemoryRef> | null;
   if (
     typeof ref !== 'object' || ref === null ||
@@ -40,5 +40,5 @@ export function reviveMemory(data: unknown, words: number, tag: string): Int32Ar
   ) {
     throw new TypeError(`Invalid handle: ${tag} needs a SharedArrayBuffer block of ${words} words`);
   }
-  return new Int32Array(ref.buffer as SharedArrayBuffer, ref.byteOffset, words);
+  return new LocalBlock(new Int32Array(ref.buffer as SharedArrayBuffer, ref.byteOffset, words));
 }

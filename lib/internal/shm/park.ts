@@ -1,99 +1,116 @@
 /**
- * Parking a thread on a 32-bit word of shared memory: the one place that calls `Atomics.wait` and
- * `Atomics.waitAsync`. Every algorithm of `internal/shm` blocks through these two functions.
+ * Parking a thread on a word of a {@link Block}: the one place where the algorithms of
+ * `internal/shm` sleep and wake (through the block's own `waitSync`/`waitAsync`/`wake`, see block.ts).
  *
- * Spin, then sleep. A futex round trip between two threads costs ≈ 27 µs on Node 20 (the kernel
- * wakes the sleeper, which must then be scheduled), while a hand-off between two running threads
- * that poll the word costs under 1 µs. So `parkSync` first polls the word a bounded number of times
- * and only then sleeps in `Atomics.wait`. The spin is bounded so that a long wait costs almost no
- * CPU, and it adapts per thread (one budget per thread keeps the hot path free of any lookup), in the
- * spirit of glibc's adaptive mutexes. The budget is judged by what happens after the spin gave up:
- * when the sleep in `Atomics.wait` ended soon (the wake-up came within SHORT_SLEEP_MS, so a longer
- * spin would have caught it without the kernel round trip) the budget doubles; when it lasted long
- * (LONG_SLEEP_MS or more: spinning could never have helped) it halves. Judging by the sleep and not
- * by the spin alone matters: shrinking whenever a spin fails collapses the budget after a few
- * unlucky waits (a GC pause, a descheduled peer), and then every wait pays the ≈ 27 µs futex round
- * trip and never gets the chance to grow back — an Event ping-pong measured 25–40 µs that way
- * instead of ≈ 2 µs.
+ * Spin, then sleep. A sleep and its wake-up cost a kernel round trip: ≈ 27 µs between two threads
+ * here, 11–19 µs between two processes (the sleeper must be woken, then scheduled), while a hand-off
+ * between two running threads that poll the word costs about 1 µs. So a park first polls the word a
+ * bounded number of times, and sleeps only when that did not pay. The spin must never make a wait
+ * slower than sleeping at once, and it can, in two ways: a spin that gives up just before the
+ * wake-up pays the spin *and* the round trip; and a spin that cannot win — the waker is not running,
+ * because the cores are busy — steals the very CPU time the waker needs (measured: an Event
+ * ping-pong on a loaded host took 120–240 µs with a spin that grew on "near misses", 35–65 µs
+ * sleeping at once). So the spin is bounded by what it wins, per thread (one budget per thread keeps
+ * the hot path free of any lookup), as glibc's adaptive mutex bounds it:
  *
- * Keeping the process alive. A pending `Atomics.waitAsync` does not keep Node's event loop alive: a
- * program whose only pending work is `await lock.acquire()` would simply exit. Python's semantics
- * (and the API contract) are that a pending wait keeps the program running like a pending timer, so
- * `parkAsync` holds one ref'd interval handle for as long as any async park of this thread is pending.
+ * - a spin that sees the word change at poll `k` moves the estimate `won` an eighth of the way
+ *   towards `k`; a spin polls at most `2·won + MIN_SPIN` times (glibc: `max_cnt = spins·2 + 10`);
+ * - a spin that gives up is a loss; after MAX_LOSSES losses in a row the thread sleeps at once for
+ *   its next SKIP_PARKS parks, then probes with one spin of up to MAX_SPIN polls: if it wins, `won`
+ *   becomes at least what it took (so an estimate that fell too low grows back at once) and
+ *   spinning resumes; if not, another pause. Under a CPU hog that costs one bounded spin per
+ *   SKIP_PARKS parks; between two running threads, spins win and the hand-off stays near 1 µs.
  *
- * Both functions may return early (a notify meant for another waiter, a spurious wake-up): callers
- * always re-check their condition in a loop and re-park with the time that is left.
+ * How long a sleep lasted is not a signal: on busy cores a spin delays the waker, whose answer then
+ * comes right after the spinner goes to sleep — which looks like "a longer spin would have won"
+ * and is the opposite.
+ *
+ * Async parks use the same policy (a spin blocks the event loop for a few µs at most).
+ *
+ * Every park may return early (a wake meant for another waiter, a spurious wake-up): callers always
+ * re-check their condition in a loop and re-park with the time that is left.
  */
-import { performance } from 'node:perf_hooks';
-import { remaining, FOREVER } from './deadline';
+import { remaining } from './deadline';
+import { LocalBlock, type Block, type ParkResult } from './block';
 
-/** Why a park ended. */
-export type ParkResult = 'ok' | 'not-equal' | 'timed-out';
+export type { ParkResult };
 
-const MIN_SPIN = 16;
-const MAX_SPIN = 4096;
-/** A sleep that ended sooner than this (ms) would have been caught by a longer spin. */
-const SHORT_SLEEP_MS = 0.1;
-/** A sleep this long (ms) or longer means spinning is wasted on this thread's waits. */
-const LONG_SLEEP_MS = 1;
-let spinBudget = 1024;
+const MIN_SPIN = 32;
+const MAX_SPIN = 8192;
+/** Failed spins in a row after which this thread stops spinning for a while. */
+const MAX_LOSSES = 4;
+/** Parks that sleep at once before the next probing spin. */
+const SKIP_PARKS = 16;
 
-/**
- * Blocks the calling thread while `i32[index] === expected`, until notified or `deadline`
- * (`performance.now()` time, or FOREVER) passes.
- */
-export function parkSync(i32: Int32Array, index: number, expected: number, deadline: number): ParkResult {
-  for (let i = 0; i < spinBudget; i++) {
-    if (Atomics.load(i32, index) !== expected) return 'not-equal';
+/** Polls at which recent spins saw the word change (an estimate; this thread only). */
+let won = 256;
+let losses = 0;
+/** Parks left that sleep at once without spinning. */
+let skip = 0;
+/** The next spin is a probe after a pause: it may poll up to MAX_SPIN. */
+let probe = false;
+
+/** Polls `i32[index]` while it holds `expected`; how many polls it took, or -1 when it gave up (or did not spin). */
+function spin(i32: Int32Array, index: number, expected: number): number {
+  if (skip > 0) {
+    if (--skip === 0) probe = true;
+    return -1;
   }
-  const left = remaining(deadline);
-  if (left === 0) return Atomics.load(i32, index) === expected ? 'timed-out' : 'not-equal';
-  const asleep = performance.now();
-  const result = Atomics.wait(i32, index, expected, left === FOREVER ? undefined : left);
-  if (result === 'ok') {
-    const slept = performance.now() - asleep;
-    if (slept < SHORT_SLEEP_MS) {
-      if (spinBudget < MAX_SPIN) spinBudget <<= 1;
-    } else if (slept >= LONG_SLEEP_MS && spinBudget > MIN_SPIN) {
-      spinBudget >>= 1;
+  const limit = probe ? MAX_SPIN : Math.min(MAX_SPIN, 2 * won + MIN_SPIN);
+  for (let i = 0; i < limit; i++) {
+    if (Atomics.load(i32, index) !== expected) {
+      won = probe ? Math.max(won, i) : won + ((i - won) >> 3);
+      probe = false;
+      losses = 0;
+      return i;
     }
   }
-  return result;
-}
-
-let pendingAsync = 0;
-let keepAlive: ReturnType<typeof setInterval> | undefined;
-
-function holdProcess(): void {
-  if (pendingAsync++ === 0) keepAlive = setInterval(noop, 0x7fffffff);
-}
-
-function releaseProcess(): void {
-  if (--pendingAsync === 0 && keepAlive !== undefined) {
-    clearInterval(keepAlive);
-    keepAlive = undefined;
+  probe = false;
+  if (++losses >= MAX_LOSSES) {
+    losses = 0;
+    skip = SKIP_PARKS;
   }
+  return -1;
 }
-
-function noop(): void {}
 
 /**
- * Waits without blocking the event loop while `i32[index] === expected`, until notified or
- * `deadline` passes. Keeps the process alive while pending.
+ * Polls `i32[index]` while it holds `expected`, within this thread's spin budget; true when it
+ * changed (for algorithms that spin before they announce a sleeper, as the mutex does).
  */
-export async function parkAsync(i32: Int32Array, index: number, expected: number, deadline: number): Promise<ParkResult> {
-  const left = remaining(deadline);
-  const waited = Atomics.waitAsync(i32, index, expected, left === FOREVER ? undefined : left);
-  if (!waited.async) return waited.value;
-  holdProcess();
-  try {
-    return await waited.value;
-  } finally {
-    releaseProcess();
-  }
+export function spinWhile(i32: Int32Array, index: number, expected: number): boolean {
+  return spin(i32, index, expected) >= 0;
 }
 
-/** Wakes up to `count` threads parked on `i32[index]`; returns how many were woken. */
-export function unpark(i32: Int32Array, index: number, count = 1): number {
-  return Atomics.notify(i32, index, count);
+/** A Block for an Int32Array of this process (callers that still pass bare words). */
+function asBlock(memory: Block | Int32Array): Block {
+  return ArrayBuffer.isView(memory) ? new LocalBlock(memory as Int32Array) : memory;
+}
+
+/**
+ * Blocks the calling thread while `i32[index] === expected`, until woken or `deadline`
+ * (`performance.now()` time, or FOREVER) passes. An Int32Array is memory of this process.
+ */
+export function parkSync(memory: Block | Int32Array, index: number, expected: number, deadline: number): ParkResult {
+  const block = asBlock(memory);
+  if (spin(block.i32, index, expected) >= 0) return 'not-equal';
+  const left = remaining(deadline);
+  if (left === 0) return Atomics.load(block.i32, index) === expected ? 'timed-out' : 'not-equal';
+  return block.waitSync(index, expected, left);
+}
+
+/**
+ * Waits without blocking the event loop while `i32[index] === expected`, until woken or
+ * `deadline` passes. Keeps the process alive while pending.
+ */
+export async function parkAsync(memory: Block | Int32Array, index: number, expected: number, deadline: number): Promise<ParkResult> {
+  const block = asBlock(memory);
+  if (spin(block.i32, index, expected) >= 0) return 'not-equal';
+  const left = remaining(deadline);
+  if (left === 0) return Atomics.load(block.i32, index) === expected ? 'timed-out' : 'not-equal';
+  return block.waitAsync(index, expected, left);
+}
+
+/** Wakes up to `count` threads parked on `i32[index]` of `block`; returns how many were woken. */
+export function unpark(block: Block, index: number, count = 1): number {
+  return block.wake(index, count);
 }

@@ -1,9 +1,9 @@
 /**
  * One algorithm, two ways to block. Every waiting algorithm of `internal/shm` is written once as a
- * generator that *yields* a {@link ParkRequest} ("sleep while `i32[index] === expected`, until
- * `deadline`") and receives the {@link ParkResult} back. {@link runSync} drives it with `parkSync`
- * (`Atomics.wait`, blocks the thread); {@link runAsync} drives it with `parkAsync`
- * (`Atomics.waitAsync`, leaves the event loop free). So `acquire` and `acquireSync` of every
+ * generator that *yields* a {@link ParkRequest} ("sleep while word `index` of `block` holds
+ * `expected`, until `deadline`") and receives the {@link ParkResult} back. {@link runSync} drives it
+ * with `parkSync` (blocks the thread); {@link runAsync} drives it with `parkAsync` (leaves the event
+ * loop free). Either sleeps the way the block's memory needs (block.ts). So `acquire` and `acquireSync` of every
  * primitive run the very same state machine, and a fix to one is a fix to both.
  *
  * An algorithm may also yield something else (the Barrier yields "run the action now"); the caller
@@ -13,13 +13,14 @@
  * CAS) runs before one is created.
  */
 import { parkSync, parkAsync, type ParkResult } from './park';
+import type { Block } from './block';
 
 export type { ParkResult };
 
-/** "Sleep while `i32[index] === expected`, until notified or `deadline` (performance.now() ms)." */
+/** "Sleep while `block.i32[index] === expected`, until woken or `deadline` (performance.now() ms)." */
 export interface ParkRequest {
   readonly park: true;
-  readonly i32: Int32Array;
+  readonly block: Block;
   readonly index: number;
   readonly expected: number;
   readonly deadline: number;
@@ -29,8 +30,8 @@ export interface ParkRequest {
 export type Steps<T, Y = never> = Generator<ParkRequest | Y, T, ParkResult | unknown>;
 
 /** Builds a park request. */
-export function park(i32: Int32Array, index: number, expected: number, deadline: number): ParkRequest {
-  return { park: true, i32, index, expected, deadline };
+export function park(block: Block, index: number, expected: number, deadline: number): ParkRequest {
+  return { park: true, block, index, expected, deadline };
 }
 
 function isPark(step: unknown): step is ParkRequest {
@@ -41,22 +42,22 @@ function noHandler(step: unknown): never {
   throw new TypeError(`internal error: unexpected step ${String(step)}`);
 }
 
-/** Runs `steps` to completion on this thread, blocking in `Atomics.wait`. */
+/** Runs `steps` to completion on this thread, blocking it while it waits. */
 export function runSync<T, Y = never>(steps: Steps<T, Y>, other: (step: Y) => unknown = noHandler): T {
   let r = steps.next();
   while (!r.done) {
     const step = r.value;
-    r = steps.next(isPark(step) ? parkSync(step.i32, step.index, step.expected, step.deadline) : other(step));
+    r = steps.next(isPark(step) ? parkSync(step.block, step.index, step.expected, step.deadline) : other(step));
   }
   return r.value;
 }
 
-/** Runs `steps` to completion without blocking the event loop (`Atomics.waitAsync`). */
+/** Runs `steps` to completion without blocking the event loop. */
 export async function runAsync<T, Y = never>(steps: Steps<T, Y>, other: (step: Y) => unknown = noHandler): Promise<T> {
   let r = steps.next();
   while (!r.done) {
     const step = r.value;
-    r = steps.next(isPark(step) ? await parkAsync(step.i32, step.index, step.expected, step.deadline) : await other(step));
+    r = steps.next(isPark(step) ? await parkAsync(step.block, step.index, step.expected, step.deadline) : await other(step));
   }
   return r.value;
 }

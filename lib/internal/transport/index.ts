@@ -15,5 +15,5 @@
 export { encodeTarget, type EncodedTarget } from './targets';
 export { encodeArgs, encodeValue, decodeValue, decodeArgs, type EncodeOptions } from './values';
 export { encodeError, decodeError, isError, type EncodedError } from './errors';
-export { invoke, type EncodedOutcome } from './invoke';
+export { invoke, resolveTarget, resolveTargetSync, type EncodedOutcome } from './invoke';
 export { workerEntry, type WorkerEntry } from './worker-entry';

@@ -117,13 +117,19 @@ async function loadModule(href: string): Promise<unknown> {
   const file = fileURLToPath(href);
   const ext = path.extname(file);
   if (ext === '.mjs' || ext === '.mts') return dynamicImport(href);
-  if (ext === '.ts' || ext === '.cts' || ext === '.tsx') ensureTypeScript(file);
   try {
-    return libRequire(file);
+    return requireModule(file);
   } catch (error) {
     if ((error as { code?: unknown }).code === 'ERR_REQUIRE_ESM') return dynamicImport(href);
     throw error;
   }
+}
+
+/** Requires a CommonJS or TypeScript module file (tsx is registered first for TypeScript). */
+function requireModule(file: string): unknown {
+  const ext = path.extname(file);
+  if (ext === '.ts' || ext === '.cts' || ext === '.tsx') ensureTypeScript(file);
+  return libRequire(file);
 }
 
 /** Module targets already resolved, by `href#exportName`: later calls find them synchronously. */
@@ -137,7 +143,10 @@ async function resolveModuleTarget(target: Extract<EncodedTarget, { kind: 'modul
     // A module that failed to load is retried next time (the file may have been fixed or created).
     loading.catch(() => modules.delete(target.href));
   }
-  const mod = (await loading) as Record<string, unknown> | AnyFunction;
+  return exportedFunction(target, (await loading) as Record<string, unknown> | AnyFunction);
+}
+
+function exportedFunction(target: Extract<EncodedTarget, { kind: 'module' }>, mod: Record<string, unknown> | AnyFunction): AnyFunction {
   let fn: unknown;
   if (target.exportName === 'default') {
     fn = typeof mod === 'function' ? mod : mod?.default;
@@ -176,6 +185,24 @@ function hintFor(name: string): string {
   }
   return ' — targets run in another thread and cannot use variables of the enclosing scope: pass values as args, ' +
     `require() modules inside the target, or ${elsewhere}`;
+}
+
+/**
+ * The function of `target`, compiled or loaded in this thread (each once, then cached), without
+ * waiting: a module target is required synchronously.
+ * @throws what compiling or loading throws; an ES module (which only `import()` loads) throws
+ *   ERR_REQUIRE_ESM.
+ */
+export function resolveTargetSync(target: EncodedTarget): AnyFunction {
+  if (target.kind === 'source') return compile(target);
+  const known = resolvedTargets.get(`${target.href}#${target.exportName}`);
+  if (known !== undefined) return known;
+  return exportedFunction(target, requireModule(fileURLToPath(target.href)) as Record<string, unknown> | AnyFunction);
+}
+
+/** As {@link resolveTargetSync}, loading ES modules too (asynchronously). */
+export async function resolveTarget(target: EncodedTarget): Promise<AnyFunction> {
+  return target.kind === 'source' ? compile(target) : resolvedTargets.get(`${target.href}#${target.exportName}`) ?? resolveModuleTarget(target);
 }
 
 /** Appends the hint to a ReferenceError thrown by a function target's own code. */

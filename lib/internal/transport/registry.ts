@@ -13,6 +13,15 @@ const modules: Readonly<Record<string, string>> = {
   'threading.BoundedSemaphore': '../../threading/semaphore',
   'threading.Event': '../../threading/event',
   'threading.Barrier': '../../threading/barrier',
+  'multiprocessing.Lock': '../../multiprocessing/synchronize',
+  'multiprocessing.RLock': '../../multiprocessing/synchronize',
+  'multiprocessing.Condition': '../../multiprocessing/synchronize',
+  'multiprocessing.Semaphore': '../../multiprocessing/synchronize',
+  'multiprocessing.BoundedSemaphore': '../../multiprocessing/synchronize',
+  'multiprocessing.Event': '../../multiprocessing/synchronize',
+  'multiprocessing.Barrier': '../../multiprocessing/synchronize',
+  'multiprocessing.Value': '../../multiprocessing/sharedctypes',
+  'multiprocessing.Array': '../../multiprocessing/sharedctypes',
 };
 
 /** The reviver of `tag`, loading the module that defines it when needed. */

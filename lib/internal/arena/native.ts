@@ -1,0 +1,59 @@
+/**
+ * The native addon (native/threadkit_shm.cc), loaded once per thread on first use.
+ *
+ * Where it cannot be loaded (not Linux, not built at install, a Node with another ABI) every
+ * `threadkit/multiprocessing` shared object throws the Error of {@link loadNative}, which says why;
+ * nothing else of the package needs it. `THREADKIT_NO_NATIVE=1` in the environment makes the load
+ * fail on purpose (the tests use it to check that path).
+ */
+import * as path from 'node:path';
+import type { ParkResult } from '../shm/block';
+
+/** What the addon exports. */
+export interface Native {
+  /** A new memfd segment of `size` bytes, mapped; the caller owns `fd`. */
+  create(size: number): { fd: number; sab: SharedArrayBuffer };
+  /** Opens and maps `path` (`/proc/<pid>/fd/<n>` of a process that holds a segment); the caller owns `fd`. */
+  open(path: string): { fd: number; sab: SharedArrayBuffer };
+  /** Maps a segment fd this process holds. */
+  map(fd: number): SharedArrayBuffer;
+  close(fd: number): void;
+  /** Shared futex wait while `i32[index] === expected`, at most `ms` (Infinity: no limit). */
+  wait(i32: Int32Array, index: number, expected: number, ms: number): ParkResult;
+  /** As wait, on the addon's waiter thread; a result at once when the word differs or `ms` is 0. */
+  waitAsync(i32: Int32Array, index: number, expected: number, ms: number): ParkResult | Promise<ParkResult>;
+  /** Wakes up to `count` futex waiters of `i32[index]`, in any process; returns how many. */
+  wake(i32: Int32Array, index: number, count: number): number;
+  /** Makes `fd` this process's arena (all its threads) unless one is set; returns the fd that is set (-1: read only). */
+  claimArena(fd: number): number;
+}
+
+/** Environment variable that makes the load fail on purpose (tests of the no-addon path). */
+export const NO_NATIVE_ENV = 'THREADKIT_NO_NATIVE';
+
+let loaded: Native | undefined;
+let failure: Error | undefined;
+
+/**
+ * The addon.
+ * @throws Error saying why the addon is unavailable (and so shared memory across processes).
+ */
+export function loadNative(): Native {
+  if (loaded !== undefined) return loaded;
+  if (failure !== undefined) throw failure;
+  try {
+    if (process.env[NO_NATIVE_ENV] === '1') throw new Error(`disabled by ${NO_NATIVE_ENV}=1`);
+    if (process.platform !== 'linux') throw new Error(`it needs Linux (memfd, futex); this is ${process.platform}`);
+    // lib/internal/arena → the package root, from lib/ (ts) and dist/ (js) alike.
+    const nativeDir = path.resolve(__dirname, '../../../native');
+    loaded = (require('node-gyp-build') as (dir: string) => Native)(nativeDir);
+    return loaded;
+  } catch (error) {
+    failure = new Error(
+      `threadkit/multiprocessing shared objects need threadkit's native addon, which could not be loaded: ${(error as Error).message}. ` +
+      'It is built at install on Linux (node-gyp, a C++ compiler and the Node headers); run `npm rebuild threadkit` after installing them.',
+      { cause: error },
+    );
+    throw failure;
+  }
+}

@@ -1,0 +1,583 @@
+// threadkit's native side: memory that several processes share, and futex waits that cross them.
+//
+// Node has no SharedArrayBuffer that another process can see, and V8's Atomics.wait/notify are an
+// in-process emulation that never wakes another process (nor a native futex waiter). This addon
+// gives JavaScript what is missing, and nothing else:
+//
+//   create(size)                      memfd_create + ftruncate + mmap(MAP_SHARED) → { fd, sab }
+//   open(path)                        open("/proc/<pid>/fd/<n>") of a process that holds a segment → { fd, sab }
+//   map(fd)                           an fd this process already holds (inherited through stdio) → sab
+//   close(fd)                         closes an fd of create/open
+//   wait(i32, index, expected, ms)    futex wait, shared, one slice at most → 'ok' | 'not-equal' | 'timed-out'
+//   waitAsync(i32, index, expected, ms)  the same without blocking the JS thread → a string at once
+//                                     ('not-equal') or a Promise of one
+//   wake(i32, index, count)           futex wake, shared → how many were woken
+//   claimArena(fd)                    makes `fd` (segment 0 of an arena) this process's arena unless
+//                                     one is already set → the fd that is set (-1 to only read it)
+//
+// Lifetime rules.
+// - Mappings: the SharedArrayBuffer's backing store owns its mapping; V8 calls our deleter (munmap)
+//   when the last reference (JS object or a pending async wait, see below) goes away. Nothing else
+//   ever unmaps: an explicit unmap would let JavaScript touch freed memory (a segfault).
+// - File descriptors: create/open return the fd and the caller owns it (close it with close(); the
+//   arena keeps its fds open so that other processes can reach the segment through /proc). The
+//   mapping does not need the fd: it keeps the memfd alive by itself.
+// - Async waits hold a std::shared_ptr to the backing store, so the mapping outlives the wait even
+//   if JavaScript dropped every reference meanwhile.
+//
+// Waits. Every wait uses shared futexes (no FUTEX_PRIVATE_FLAG), so it wakes across processes, and
+// every sleeper and waker of a word must use this addon (V8's Atomics.notify never wakes a futex
+// waiter). A sync wait sleeps until an absolute CLOCK_MONOTONIC deadline, but never longer than one
+// slice (SLICE_NS): then it returns 'ok' although nobody woke it. V8 acts on worker.terminate()
+// only when JavaScript runs again, so the caller's loop (which re-checks its word and re-parks with
+// the time left) is what lets a terminated worker stop within a slice. Any wait may return 'ok'
+// without a wake meant for it (a slice's end, a signal, a teardown): callers re-check in a loop.
+//
+// Async waits never use the libuv threadpool (a pending wait there starves fs/dns/crypto, and can
+// deadlock when the waker needs the threadpool). They are served by waiter threads of this process:
+// each sleeps in FUTEX_WAITV (Linux ≥ 5.16) on up to MAX_WORDS words plus a private control word
+// that is bumped whenever its list changes. One thread serves the first MAX_WORDS pending waits of
+// the whole process (all its worker threads); a second is started only when more are pending at
+// once. Waiter threads are detached and never joined: they sleep in the kernel while idle and end
+// with the process. Their shared state is a leaked heap object, so that no static destructor runs
+// under them at exit.
+//
+// A finished async wait is handed to the JS thread that started it through that environment's
+// uv_async_t and settled there inside a node::CallbackScope (so microtasks run). An environment that
+// is torn down (worker.terminate(), process exit) runs our async cleanup hook: it withdraws its
+// pending waits from the waiter threads (under their mutex, so no waiter thread touches it after),
+// drops their promises, closes the uv_async_t, and tells Node it is done once the handle is closed.
+// Without that hook, terminating a worker with a pending wait aborts the process ("uv_loop_close()
+// while having open handles").
+#include <node.h>
+#include <uv.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+using v8::ArrayBufferView;
+using v8::BackingStore;
+using v8::Context;
+using v8::Function;
+using v8::FunctionCallbackInfo;
+using v8::FunctionTemplate;
+using v8::Global;
+using v8::HandleScope;
+using v8::Int32Array;
+using v8::Isolate;
+using v8::Local;
+using v8::Number;
+using v8::Object;
+using v8::Promise;
+using v8::SharedArrayBuffer;
+using v8::String;
+using v8::Value;
+
+constexpr int64_t NS_PER_MS = 1000000;
+constexpr int64_t NS_PER_S = 1000000000;
+/** Longest single sleep of a sync wait: termination is noticed within it. */
+constexpr int64_t SLICE_NS = 100 * NS_PER_MS;
+/** Words one waiter thread serves (FUTEX_WAITV_MAX less its control word). */
+constexpr size_t MAX_WORDS = FUTEX_WAITV_MAX - 1;
+constexpr int64_t NO_DEADLINE = -1;
+
+enum WaitResult { OK = 0, NOT_EQUAL = 1, TIMED_OUT = 2 };
+const char* const RESULT_NAMES[] = {"ok", "not-equal", "timed-out"};
+
+// ---------------------------------------------------------------------------------------------
+// Errors and argument checks
+
+void ThrowErrno(Isolate* isolate, const char* call, int err) {
+  char message[256];
+  snprintf(message, sizeof message, "%s failed: %s (%s)", call, strerror(err), strerrorname_np(err) ? strerrorname_np(err) : "?");
+  Local<Value> error = v8::Exception::Error(String::NewFromUtf8(isolate, message).ToLocalChecked());
+  Local<Context> context = isolate->GetCurrentContext();
+  const char* code = strerrorname_np(err);
+  if (code != nullptr) {
+    error.As<Object>()->Set(context, String::NewFromUtf8Literal(isolate, "code"), String::NewFromUtf8(isolate, code).ToLocalChecked()).Check();
+  }
+  error.As<Object>()->Set(context, String::NewFromUtf8Literal(isolate, "syscall"), String::NewFromUtf8(isolate, call).ToLocalChecked()).Check();
+  isolate->ThrowException(error);
+}
+
+void ThrowType(Isolate* isolate, const char* message) {
+  isolate->ThrowException(v8::Exception::TypeError(String::NewFromUtf8(isolate, message).ToLocalChecked()));
+}
+
+/** The address of i32[index], checked: a shared Int32Array and an index inside it; nullptr after throwing. */
+int32_t* WordAddress(const FunctionCallbackInfo<Value>& args, std::shared_ptr<BackingStore>* keep = nullptr) {
+  Isolate* isolate = args.GetIsolate();
+  if (!args[0]->IsInt32Array() || !args[1]->IsUint32()) {
+    ThrowType(isolate, "expected (Int32Array, index)");
+    return nullptr;
+  }
+  Local<Int32Array> view = args[0].As<Int32Array>();
+  uint32_t index = args[1].As<v8::Uint32>()->Value();
+  if (index >= view->Length()) {
+    ThrowType(isolate, "index out of range");
+    return nullptr;
+  }
+  Local<v8::ArrayBuffer> buffer = view.As<ArrayBufferView>()->Buffer();
+  if (!buffer->IsSharedArrayBuffer()) {
+    ThrowType(isolate, "expected an Int32Array over a SharedArrayBuffer");
+    return nullptr;
+  }
+  if (keep != nullptr) *keep = buffer->GetBackingStore();
+  return reinterpret_cast<int32_t*>(static_cast<char*>(buffer->Data()) + view->ByteOffset()) + index;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Segments
+
+void Unmap(void* data, size_t length, void* /*deleter_data*/) {
+  munmap(data, length);
+}
+
+/** Maps `fd` (its whole size) as a SharedArrayBuffer; an empty handle after throwing. */
+Local<SharedArrayBuffer> MapFd(Isolate* isolate, int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    ThrowErrno(isolate, "fstat", errno);
+    return {};
+  }
+  size_t size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    ThrowType(isolate, "segment is empty");
+    return {};
+  }
+  void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (data == MAP_FAILED) {
+    ThrowErrno(isolate, "mmap", errno);
+    return {};
+  }
+  std::unique_ptr<BackingStore> store = SharedArrayBuffer::NewBackingStore(data, size, Unmap, nullptr);
+  return SharedArrayBuffer::New(isolate, std::move(store));
+}
+
+Local<Object> FdAndBuffer(Isolate* isolate, int fd, Local<SharedArrayBuffer> sab) {
+  Local<Context> context = isolate->GetCurrentContext();
+  Local<Object> out = Object::New(isolate);
+  out->Set(context, String::NewFromUtf8Literal(isolate, "fd"), v8::Integer::New(isolate, fd)).Check();
+  out->Set(context, String::NewFromUtf8Literal(isolate, "sab"), sab).Check();
+  return out;
+}
+
+void Create(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (!args[0]->IsNumber() || args[0].As<Number>()->Value() < 1 || args[0].As<Number>()->Value() > 1e12) {
+    return ThrowType(isolate, "expected a size in bytes");
+  }
+  off_t size = static_cast<off_t>(args[0].As<Number>()->Value());
+  int fd = memfd_create("threadkit-arena", MFD_CLOEXEC);
+  if (fd < 0) return ThrowErrno(isolate, "memfd_create", errno);
+  if (ftruncate(fd, size) != 0) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(isolate, "ftruncate", err);
+  }
+  Local<SharedArrayBuffer> sab = MapFd(isolate, fd);
+  if (sab.IsEmpty()) {
+    close(fd);
+    return;
+  }
+  args.GetReturnValue().Set(FdAndBuffer(isolate, fd, sab));
+}
+
+void Open(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (!args[0]->IsString()) return ThrowType(isolate, "expected a path");
+  String::Utf8Value path(isolate, args[0]);
+  int fd = open(*path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) return ThrowErrno(isolate, "open", errno);
+  Local<SharedArrayBuffer> sab = MapFd(isolate, fd);
+  if (sab.IsEmpty()) {
+    close(fd);
+    return;
+  }
+  args.GetReturnValue().Set(FdAndBuffer(isolate, fd, sab));
+}
+
+void Map(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (!args[0]->IsInt32()) return ThrowType(isolate, "expected a file descriptor");
+  Local<SharedArrayBuffer> sab = MapFd(isolate, args[0].As<v8::Int32>()->Value());
+  if (!sab.IsEmpty()) args.GetReturnValue().Set(sab);
+}
+
+void Close(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (!args[0]->IsInt32()) return ThrowType(isolate, "expected a file descriptor");
+  if (close(args[0].As<v8::Int32>()->Value()) != 0) ThrowErrno(isolate, "close", errno);
+}
+
+/**
+ * The fd of this process's arena (its segment 0), shared by every JS environment of the process:
+ * the threads of a process use one arena, whichever of them made or adopted it first. Never closed.
+ */
+std::atomic<int> g_arena_fd{-1};
+
+void ClaimArena(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (!args[0]->IsInt32()) return ThrowType(isolate, "expected a file descriptor or -1");
+  int fd = args[0].As<v8::Int32>()->Value();
+  int expected = -1;
+  if (fd >= 0 && g_arena_fd.compare_exchange_strong(expected, fd)) return args.GetReturnValue().Set(fd);
+  args.GetReturnValue().Set(g_arena_fd.load());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Futex
+
+int64_t MonotonicNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * NS_PER_S + ts.tv_nsec;
+}
+
+struct timespec ToTimespec(int64_t ns) {
+  struct timespec ts;
+  ts.tv_sec = static_cast<time_t>(ns / NS_PER_S);
+  ts.tv_nsec = static_cast<long>(ns % NS_PER_S);
+  return ts;
+}
+
+/** An absolute CLOCK_MONOTONIC deadline for a timeout in ms (Infinity or negative: none). */
+int64_t DeadlineFor(double ms) {
+  if (!(ms >= 0) || ms > 1e12) return NO_DEADLINE;
+  return MonotonicNs() + static_cast<int64_t>(ms * NS_PER_MS);
+}
+
+/** Sleeps while *addr == expected, until the absolute deadline `until` (CLOCK_MONOTONIC). */
+long FutexWaitUntil(int32_t* addr, int32_t expected, int64_t until) {
+  struct timespec ts = ToTimespec(until);
+  return syscall(SYS_futex, addr, FUTEX_WAIT_BITSET, expected, &ts, nullptr, FUTEX_BITSET_MATCH_ANY);
+}
+
+void Wait(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int32_t* addr = WordAddress(args);
+  if (addr == nullptr) return;
+  if (!args[2]->IsInt32() || !args[3]->IsNumber()) return ThrowType(isolate, "expected (Int32Array, index, expected, ms)");
+  int32_t expected = args[2].As<v8::Int32>()->Value();
+  int64_t deadline = DeadlineFor(args[3].As<Number>()->Value());
+  // One slice at most: V8 acts on worker.terminate() only when JavaScript runs again, so a long
+  // wait returns 'ok' (a spurious wake-up) at the end of each slice and the caller's loop re-parks.
+  int64_t slice = MonotonicNs() + SLICE_NS;
+  int64_t until = deadline != NO_DEADLINE && deadline < slice ? deadline : slice;
+  WaitResult result = OK;
+  if (FutexWaitUntil(addr, expected, until) != 0) {
+    int err = errno;
+    if (err == EAGAIN) result = NOT_EQUAL;
+    else if (err == ETIMEDOUT) result = until == deadline ? TIMED_OUT : OK;
+    else if (err != EINTR) return ThrowErrno(isolate, "futex(FUTEX_WAIT_BITSET)", err);
+  }
+  args.GetReturnValue().Set(String::NewFromUtf8(isolate, RESULT_NAMES[result]).ToLocalChecked());
+}
+
+void Wake(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int32_t* addr = WordAddress(args);
+  if (addr == nullptr) return;
+  if (!args[2]->IsNumber()) return ThrowType(isolate, "expected (Int32Array, index, count)");
+  double count = args[2].As<Number>()->Value();
+  int n = count >= INT32_MAX ? INT32_MAX : count < 0 ? 0 : static_cast<int>(count);
+  long woken = syscall(SYS_futex, addr, FUTEX_WAKE, n, nullptr, nullptr, 0);
+  if (woken < 0) return ThrowErrno(isolate, "futex(FUTEX_WAKE)", errno);
+  args.GetReturnValue().Set(static_cast<double>(woken));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Async waits: per-environment records and the waiter threads
+
+struct Env;
+
+/** One pending async wait, owned by the waiter thread's list (under g_state->mutex). */
+struct PendingWait {
+  uint64_t key;
+  int32_t* addr;
+  int32_t expected;
+  int64_t deadline;
+  Env* env;
+  /** Keeps the mapping alive for as long as the wait is pending. */
+  std::shared_ptr<BackingStore> store;
+};
+
+/** A waiter thread: its words and its control word. */
+struct Shard {
+  std::vector<PendingWait> waits;
+  /** Bumped (under the mutex) and woken whenever `waits` changes. Private to this process. */
+  uint32_t control = 0;
+};
+
+/** What the waiter threads share with the JS threads. Leaked on purpose (see the top comment). */
+struct State {
+  std::mutex mutex;
+  std::vector<Shard*> shards;
+  uint64_t next_key = 1;
+};
+State* const g_state = new State();
+
+/** A JS environment (main thread or a worker) of this process, while it uses this addon. */
+struct Env {
+  Isolate* isolate;
+  Global<Context> context;
+  /** The resource of the CallbackScope that settles waits. */
+  Global<Object> resource;
+  uv_async_t async;
+  /** Finished waits not yet settled: key and result. Guarded by g_state->mutex. */
+  std::vector<std::pair<uint64_t, WaitResult>> done;
+  /** True once teardown began: waiter threads must not touch `async` any more. Under the mutex. */
+  bool closing = false;
+  /** The promises of pending waits. Loop thread only. */
+  std::unordered_map<uint64_t, Global<Promise::Resolver>> resolvers;
+  node::AsyncCleanupHookHandle hook;
+  void (*cleanup_done)(void*) = nullptr;
+  void* cleanup_arg = nullptr;
+};
+
+long FutexWaitv(struct futex_waitv* waiters, unsigned count, const struct timespec* timeout) {
+  return syscall(SYS_futex_waitv, waiters, count, 0, timeout, CLOCK_MONOTONIC);
+}
+
+void WakeControl(Shard* shard) {
+  shard->control++;
+  syscall(SYS_futex, &shard->control, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+/** Hands a finished wait to its environment (under the mutex). */
+void Finish(const PendingWait& wait, WaitResult result) {
+  Env* env = wait.env;
+  if (env->closing) return;
+  env->done.emplace_back(wait.key, result);
+  uv_async_send(&env->async);
+}
+
+/**
+ * A waiter thread's loop. Under the mutex: settle the waits whose word changed or whose deadline
+ * passed, then snapshot the list; outside it: sleep in FUTEX_WAITV on the control word and the
+ * snapshot. A wake of word i settles the wait that was at i in the snapshot (if it is still pending).
+ */
+void ServeShard(Shard* shard) {
+  std::vector<struct futex_waitv> vec;
+  std::vector<uint64_t> keys;
+  std::unique_lock<std::mutex> lock(g_state->mutex);
+  for (;;) {
+    int64_t now = MonotonicNs();
+    int64_t nearest = NO_DEADLINE;
+    auto& waits = shard->waits;
+    for (size_t i = 0; i < waits.size();) {
+      PendingWait& w = waits[i];
+      bool changed = __atomic_load_n(w.addr, __ATOMIC_SEQ_CST) != w.expected;
+      bool expired = w.deadline != NO_DEADLINE && now >= w.deadline;
+      if (changed || expired) {
+        Finish(w, changed ? OK : TIMED_OUT);
+        waits[i] = std::move(waits.back());
+        waits.pop_back();
+        continue;
+      }
+      if (w.deadline != NO_DEADLINE && (nearest == NO_DEADLINE || w.deadline < nearest)) nearest = w.deadline;
+      i++;
+    }
+    vec.clear();
+    keys.clear();
+    vec.push_back({shard->control, reinterpret_cast<uint64_t>(&shard->control), FUTEX_32 | FUTEX_PRIVATE_FLAG, 0});
+    keys.push_back(0);
+    for (const PendingWait& w : waits) {
+      vec.push_back({static_cast<uint32_t>(w.expected), reinterpret_cast<uint64_t>(w.addr), FUTEX_32, 0});
+      keys.push_back(w.key);
+    }
+    lock.unlock();
+    struct timespec ts = ToTimespec(nearest);
+    long r = FutexWaitv(vec.data(), static_cast<unsigned>(vec.size()), nearest == NO_DEADLINE ? nullptr : &ts);
+    int err = r < 0 ? errno : 0;
+    lock.lock();
+    if (r > 0) {
+      // Word r was woken: settle that wait as 'ok' even if its word went back to the same value.
+      for (size_t i = 0; i < waits.size(); i++) {
+        if (waits[i].key == keys[r]) {
+          Finish(waits[i], OK);
+          waits[i] = std::move(waits.back());
+          waits.pop_back();
+          break;
+        }
+      }
+    } else if (r < 0 && err != EAGAIN && err != ETIMEDOUT && err != EINTR) {
+      // Nothing sensible is left to do on this thread (ENOSYS is refused before a wait is queued).
+      for (const PendingWait& w : waits) Finish(w, OK);
+      waits.clear();
+    }
+  }
+}
+
+/** Queues a wait on a waiter thread with room, starting one if none has (under the mutex). */
+void Enqueue(PendingWait wait) {
+  for (Shard* shard : g_state->shards) {
+    if (shard->waits.size() < MAX_WORDS) {
+      shard->waits.push_back(std::move(wait));
+      WakeControl(shard);
+      return;
+    }
+  }
+  Shard* shard = new Shard();
+  shard->waits.push_back(std::move(wait));
+  g_state->shards.push_back(shard);
+  std::thread(ServeShard, shard).detach();
+}
+
+void UpdateRef(Env* env) {
+  uv_handle_t* handle = reinterpret_cast<uv_handle_t*>(&env->async);
+  if (env->resolvers.empty()) uv_unref(handle);
+  else uv_ref(handle);
+}
+
+/** On the loop thread: settles the finished waits of this environment. */
+void OnAsync(uv_async_t* handle) {
+  Env* env = static_cast<Env*>(handle->data);
+  std::vector<std::pair<uint64_t, WaitResult>> done;
+  {
+    std::lock_guard<std::mutex> lock(g_state->mutex);
+    done.swap(env->done);
+  }
+  if (done.empty()) return;
+  Isolate* isolate = env->isolate;
+  HandleScope scope(isolate);
+  Local<Context> context = env->context.Get(isolate);
+  Context::Scope context_scope(context);
+  node::CallbackScope callback_scope(isolate, env->resource.Get(isolate), {0, 0});
+  for (auto& [key, result] : done) {
+    auto it = env->resolvers.find(key);
+    if (it == env->resolvers.end()) continue;
+    Local<Promise::Resolver> resolver = it->second.Get(isolate);
+    env->resolvers.erase(it);
+    resolver->Resolve(context, String::NewFromUtf8(isolate, RESULT_NAMES[result]).ToLocalChecked()).Check();
+  }
+  UpdateRef(env);
+}
+
+bool WaitvSupported() {
+  static int supported = -1;  // guarded by g_state->mutex
+  if (supported < 0) {
+    // A zero-length vector is EINVAL where the call exists, ENOSYS where it does not.
+    long r = syscall(SYS_futex_waitv, nullptr, 0, 0, nullptr, CLOCK_MONOTONIC);
+    supported = !(r < 0 && errno == ENOSYS);
+  }
+  return supported == 1;
+}
+
+void WaitAsync(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  Env* env = static_cast<Env*>(args.Data().As<v8::External>()->Value());
+  std::shared_ptr<BackingStore> store;
+  int32_t* addr = WordAddress(args, &store);
+  if (addr == nullptr) return;
+  if (!args[2]->IsInt32() || !args[3]->IsNumber()) return ThrowType(isolate, "expected (Int32Array, index, expected, ms)");
+  int32_t expected = args[2].As<v8::Int32>()->Value();
+  if (__atomic_load_n(addr, __ATOMIC_SEQ_CST) != expected) {
+    return args.GetReturnValue().Set(String::NewFromUtf8Literal(isolate, "not-equal"));
+  }
+  double ms = args[3].As<Number>()->Value();
+  if (ms == 0) return args.GetReturnValue().Set(String::NewFromUtf8Literal(isolate, "timed-out"));
+  Local<Context> context = isolate->GetCurrentContext();
+  Local<Promise::Resolver> resolver;
+  if (!Promise::Resolver::New(context).ToLocal(&resolver)) return;
+  uint64_t key;
+  {
+    std::lock_guard<std::mutex> lock(g_state->mutex);
+    if (!WaitvSupported()) return ThrowErrno(isolate, "futex_waitv", ENOSYS);
+    key = g_state->next_key++;
+    Enqueue(PendingWait{key, addr, expected, DeadlineFor(ms), env, std::move(store)});
+  }
+  env->resolvers.emplace(key, Global<Promise::Resolver>(isolate, resolver));
+  UpdateRef(env);
+  args.GetReturnValue().Set(resolver->GetPromise());
+}
+
+/** Teardown, step 2: the uv_async_t is closed; nothing refers to `env` any more. */
+void OnClosed(uv_handle_t* handle) {
+  Env* env = static_cast<Env*>(handle->data);
+  void (*done)(void*) = env->cleanup_done;
+  void* arg = env->cleanup_arg;
+  delete env;
+  done(arg);
+}
+
+/** Teardown, step 1 (Node's async environment cleanup hook). */
+void Cleanup(void* data, void (*done)(void*), void* done_arg) {
+  Env* env = static_cast<Env*>(data);
+  {
+    std::lock_guard<std::mutex> lock(g_state->mutex);
+    env->closing = true;
+    env->done.clear();
+    for (Shard* shard : g_state->shards) {
+      auto& waits = shard->waits;
+      size_t before = waits.size();
+      for (size_t i = 0; i < waits.size();) {
+        if (waits[i].env == env) {
+          waits[i] = std::move(waits.back());
+          waits.pop_back();
+        } else {
+          i++;
+        }
+      }
+      if (waits.size() != before) WakeControl(shard);
+    }
+  }
+  // The promises are never settled: their isolate is going away.
+  env->resolvers.clear();
+  env->context.Reset();
+  env->resource.Reset();
+  env->cleanup_done = done;
+  env->cleanup_arg = done_arg;
+  uv_close(reinterpret_cast<uv_handle_t*>(&env->async), OnClosed);
+}
+
+void SetMethod(Local<Context> context, Local<Object> exports, const char* name, v8::FunctionCallback fn, Local<Value> data = {}) {
+  Isolate* isolate = context->GetIsolate();
+  Local<Function> f = FunctionTemplate::New(isolate, fn, data)->GetFunction(context).ToLocalChecked();
+  exports->Set(context, String::NewFromUtf8(isolate, name).ToLocalChecked(), f).Check();
+}
+
+}  // namespace
+
+// Context-aware: loads in worker threads too, once per environment.
+NODE_MODULE_INIT(/* exports, module, context */) {
+  Isolate* isolate = context->GetIsolate();
+  Env* env = new Env();
+  env->isolate = isolate;
+  env->context.Reset(isolate, context);
+  env->resource.Reset(isolate, Object::New(isolate));
+  int err = uv_async_init(node::GetCurrentEventLoop(isolate), &env->async, OnAsync);
+  if (err != 0) {
+    delete env;
+    isolate->ThrowException(v8::Exception::Error(String::NewFromUtf8(isolate, uv_strerror(err)).ToLocalChecked()));
+    return;
+  }
+  env->async.data = env;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&env->async));
+  env->hook = node::AddEnvironmentCleanupHook(isolate, Cleanup, env);
+  SetMethod(context, exports, "create", Create);
+  SetMethod(context, exports, "open", Open);
+  SetMethod(context, exports, "map", Map);
+  SetMethod(context, exports, "close", Close);
+  SetMethod(context, exports, "wait", Wait);
+  SetMethod(context, exports, "wake", Wake);
+  SetMethod(context, exports, "claimArena", ClaimArena);
+  SetMethod(context, exports, "waitAsync", WaitAsync, v8::External::New(isolate, env));
+}
