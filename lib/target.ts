@@ -6,7 +6,7 @@
  */
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import * as path from 'node:path';
-import { describe } from './internal/shm/deadline';
+import { describe } from './internal/validate';
 
 const kModuleTarget = Symbol.for('threadkit.ModuleTarget');
 

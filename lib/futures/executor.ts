@@ -53,8 +53,7 @@ import { PendingQueue } from '../internal/executor/pending-queue';
 import type { WorkItem } from '../internal/executor/work-item';
 import type { WireInitializer } from '../internal/executor/run-item';
 import { MapIterator } from '../internal/executor/map';
-import { booleanOption, optionsObject, positiveInteger } from '../internal/executor/options';
-import { checkTimeout } from '../internal/shm/deadline';
+import { booleanOption, checkTimeout, optionsObject, positiveInteger } from '../internal/validate';
 import { CANCELLED, Future, kNotifyOnCancel } from './future';
 
 export type { WorkItem } from '../internal/executor/work-item';

@@ -4,10 +4,9 @@
 import * as os from 'node:os';
 import { BrokenProcessPoolError } from '../errors';
 import type { Target } from '../target';
-import { optionsObject, positiveInteger } from '../internal/executor/options';
+import { optionsObject, positiveInteger, stringArray } from '../internal/validate';
 import type { WorkItem } from '../internal/executor/work-item';
 import { PoolCore } from '../internal/process-pool/pool-core';
-import { execArgvOption } from '../internal/process-pool/options';
 import { Executor } from './executor';
 
 /** Options of {@link ProcessPoolExecutor}. */
@@ -76,7 +75,7 @@ export class ProcessPoolExecutor extends Executor {
         maxWorkers: this._maxWorkers,
         initializer: this._initializer,
         maxTasksPerChild,
-        execArgv: execArgvOption(opts.execArgv),
+        execArgv: stringArray(opts.execArgv, 'execArgv'),
         label: 'ProcessPoolExecutor',
       },
       {

@@ -26,9 +26,8 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { BrokenThreadPoolError } from '../errors';
 import type { Target } from '../target';
 import { decodeError, workerEntry, type EncodedError, type EncodedOutcome } from '../internal/transport';
-import { describe } from '../internal/shm/deadline';
+import { describe, optionsObject } from '../internal/validate';
 import { track } from '../internal/tracking';
-import { optionsObject } from '../internal/executor/options';
 import { initializerSummary, reportInitializerFailure } from '../internal/executor/init-failure';
 import { packBatch, type WorkItem } from '../internal/executor/work-item';
 import {

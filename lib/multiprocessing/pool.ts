@@ -7,10 +7,8 @@ import { RuntimeError } from '../errors';
 import type { Target } from '../target';
 import { encodeArgs, type EncodedTarget } from '../internal/transport';
 import { decodeOutcome, encodeInitializer, TargetCache } from '../internal/executor/encoding';
-import { describe } from '../internal/shm/deadline';
-import { optionsObject, positiveInteger } from '../internal/executor/options';
+import { describe, optionsObject, positiveInteger, stringArray } from '../internal/validate';
 import { Deque } from '../internal/process-pool/deque';
-import { execArgvOption } from '../internal/process-pool/options';
 import { PoolCore, type PoolJob } from '../internal/process-pool/pool-core';
 import { AsyncResult, kSettle, type AsyncResultCallbacks } from './async-result';
 import { cpuCount } from './cpu-count';
@@ -91,7 +89,7 @@ export class Pool {
     const opts = optionsObject(options);
     const maxTasksPerChild = opts.maxtasksperchild === undefined ? undefined : positiveInteger(opts.maxtasksperchild, 'maxtasksperchild', 1);
     const initializer = encodeInitializer(opts.initializer, opts.initargs, true);
-    const execArgv = execArgvOption(opts.execArgv);
+    const execArgv = stringArray(opts.execArgv, 'execArgv');
     this.#core = new PoolCore<PoolTask>(
       { maxWorkers: this.#processes, initializer, maxTasksPerChild, execArgv, label: 'Pool' },
       {

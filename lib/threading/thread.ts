@@ -35,7 +35,8 @@ import { inspect } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { RuntimeError } from '../errors';
 import { isModuleTarget, type Target } from '../target';
-import { checkTimeout, deadlineFor, describe, FOREVER } from '../internal/shm/deadline';
+import { deadlineFor, FOREVER } from '../internal/shm/deadline';
+import { checkTimeout, describe } from '../internal/validate';
 import { parkAsync, parkSync } from '../internal/shm/park';
 import {
   decodeError, decodeValue, encodeArgs, encodeError, encodeTarget, encodeValue, workerEntry,

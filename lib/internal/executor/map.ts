@@ -19,7 +19,8 @@
  */
 import { TimeoutError } from '../../errors';
 import { Future } from '../../futures/future';
-import { deadlineFor, describe, remaining } from '../shm/deadline';
+import { deadlineFor, remaining } from '../shm/deadline';
+import { describe } from '../validate';
 
 /**
  * Items read ahead of the consumer, at most (but always at least two chunks per worker). Small

@@ -14,7 +14,7 @@
  * Encoded targets are cached per function (WeakMap) and per source text, so a task submitted a
  * million times is classified once.
  */
-import { describe } from '../shm/deadline';
+import { describe } from '../validate';
 import { isModuleTarget } from '../../target';
 
 /** A target as it travels: the expression source of a function, or a module export. */

@@ -21,7 +21,7 @@
  * common case allocates nothing.
  */
 import { types } from 'node:util';
-import { describe } from '../shm/deadline';
+import { describe } from '../validate';
 import { HANDLE_TAG, isShareable, kShare } from './shareable';
 import { loadReviver } from './registry';
 
