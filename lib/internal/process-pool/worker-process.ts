@@ -136,11 +136,6 @@ export class WorkerProcess<J extends WireSource> {
     return this.#endedByPool;
   }
 
-  /** Resolves once the child has exited and been reaped. */
-  get exited(): Promise<void> {
-    return this.#exited;
-  }
-
   /**
    * Sends jobs as one `tasks` message; `fast[i]` marks job i fast (protocol.ts). Returns the jobs
    * that could not be serialized (they were not sent), with the error.
