@@ -1,15 +1,16 @@
 /**
  * One child process of a process pool, seen from the parent: forks it, speaks the protocol of
- * `protocol.ts`, keeps the ordered list of tasks it was sent and has not reported, and reports its
- * death exactly once. The scheduling decisions (what to send, what a death means for each task)
- * belong to `pool-core.ts`.
+ * `internal/worker/process-pool-protocol.ts`, keeps the ordered list of tasks it was sent and has not
+ * reported, and reports its death exactly once. The scheduling decisions (what to send, what a death
+ * means for each task) belong to the scheduling core (`internal/executor/scheduler.ts`), through
+ * `process-lanes.ts`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { workerEntry, type EncodedOutcome } from '../transport';
 import { track } from '../tracking';
-import { Deque } from './deque';
-import { packBatch, type WireSource } from '../executor/work-item';
-import type { ChildMessage, InitMessage, ResultRecord, TasksMessage } from './protocol';
+import { Deque } from '../deque';
+import { packBatch, type Job } from '../executor/batch';
+import type { ChildMessage, InitMessage, ResultRecord, TasksMessage } from '../worker/process-pool-protocol';
 
 /** How long a child that has exited may keep its IPC channel open (a grandchild holding it) before we close it. */
 const CHANNEL_GRACE_MS = 1000;
@@ -22,7 +23,7 @@ export interface InFlight<J> {
 }
 
 /** What the pool hears from one child. */
-export interface WorkerEvents<J extends WireSource> {
+export interface WorkerEvents<J extends Job> {
   ready(worker: WorkerProcess<J>): void;
   initFailed(worker: WorkerProcess<J>, outcome: EncodedOutcome): void;
   results(worker: WorkerProcess<J>, results: ResultRecord[]): void;
@@ -38,7 +39,7 @@ export type WorkerState = 'starting' | 'ready' | 'retiring' | 'dead';
  * and also when the parent dies, however it dies. Death is reported once, after the child has been
  * reaped and every message it sent has been delivered.
  */
-export class WorkerProcess<J extends WireSource> {
+export class WorkerProcess<J extends Job> {
   readonly #child: ChildProcess;
   readonly #events: WorkerEvents<J>;
   readonly #untrack: () => void;
@@ -126,7 +127,7 @@ export class WorkerProcess<J extends WireSource> {
     return this.#child.pid;
   }
 
-  /** True when the child said, while exiting, that it had sent every finished result (protocol.ts). */
+  /** True when the child said, while exiting, that it had sent every finished result (process-pool-protocol.ts). */
   get flushedAtExit(): boolean {
     return this.#flushedAtExit;
   }
@@ -137,7 +138,7 @@ export class WorkerProcess<J extends WireSource> {
   }
 
   /**
-   * Sends jobs as one `tasks` message; `fast[i]` marks job i fast (protocol.ts). Returns the jobs
+   * Sends jobs as one `tasks` message; `fast[i]` marks job i fast (process-pool-protocol.ts). Returns the jobs
    * that could not be serialized (they were not sent), with the error.
    */
   sendTasks(jobs: readonly J[], fast: readonly boolean[]): { job: J; error: unknown }[] {
