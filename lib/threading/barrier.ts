@@ -14,6 +14,7 @@ import { runAsync, runSync } from '../internal/shm/steps';
 import { kShare, registerShareable, type Handle } from '../internal/transport/shareable';
 import { encodeTarget, type EncodedTarget } from '../internal/transport';
 import type { Target } from '../target';
+import { startTargetThread, type Outcome, type TargetThread } from '../internal/thread/target-thread';
 
 const TAG = 'threading.Barrier';
 /** Offset of the barrier state (internal/shm/barrier-state.ts) in the block. */
@@ -32,16 +33,8 @@ interface BarrierData extends MemoryRef {
   readonly timeout: number | undefined;
 }
 
-/** The outcome of a thread run, as lib/threading/thread.ts reports it. */
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-interface StartedThread {
-  join(): Promise<Outcome>;
-  joinSync(): Outcome;
-}
-
-/** Starts the action in its own thread (thread.ts is loaded on first use: it imports much more than a Barrier needs). */
-function startAction(action: EncodedTarget): StartedThread {
-  const { startTargetThread } = require('./thread') as { startTargetThread(target: EncodedTarget, args: unknown[]): StartedThread };
+/** Starts the action in its own thread. */
+function startAction(action: EncodedTarget): TargetThread {
   return startTargetThread(action, []);
 }
 

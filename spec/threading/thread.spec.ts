@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { Lock, Thread, setExcepthook } from 'threadkit/threading';
 import { RuntimeError, fromModule } from 'threadkit';
-import { kTerminate, shutdownIdleThreads, startTargetThread } from 'threadkit/threading/thread';
+import { kTerminate } from 'threadkit/threading/thread';
+import { startTargetThread } from '../../lib/internal/thread/target-thread';
+import { shutdownIdleThreads } from '../../lib/internal/thread/warm-pool';
 import { liveResources } from '../../lib/internal/tracking';
 import { encodeTarget, workerEntry } from '../../lib/internal/transport';
 
@@ -469,7 +471,7 @@ describe('threads started by threads', () => {
         inner.start();
         o[1] = inner.joinSync(ms) ? 1 : 2;
         o[2] = require('node:worker_threads').threadId;
-        return require('threadkit/threading/thread').shutdownIdleThreads();
+        return require('threadkit/internal/thread/warm-pool').shutdownIdleThreads();
       },
       args: [out, WAIT_MS],
     });
