@@ -20,6 +20,7 @@ import { TASKS_PATH, futures, reason, targets, threading } from '../lib/threadki
 import { fib } from '../workloads/tasks';
 import { SHUTDOWN_LIMIT_MS, within } from '../lib/within';
 import type { MicroSizes } from './sizes';
+import { THREAD_START } from './thread-start';
 
 /** What a benchmark gets: sizes, pool size, and the CPython numbers measured before it. */
 export interface MicroContext {
@@ -43,13 +44,13 @@ const WORKERPOOL_TRIVIAL = path.resolve(__dirname, '../peers/workerpool-trivial.
 const PISCINA_TASKS = path.resolve(__dirname, '../peers/piscina-tasks.cjs');
 const CEILING = path.resolve(__dirname, '../peers/ceiling.cjs');
 /** Longest any single cross-thread wait may take before the benchmark gives up (ms). */
-const WAIT_LIMIT_MS = 30_000;
+export const WAIT_LIMIT_MS = 30_000;
 
 /** Longest one row's measurement may take before it counts as hung. */
 const ROW_LIMIT_MS = 180_000;
 
 /** One row: runs `measure`, or records why it could not (an error, or no answer in ROW_LIMIT_MS). */
-async function row(bench: string, impl: string, isThreadkit: boolean, measure: () => Promise<number | null> | number | null, note?: string): Promise<MicroRow> {
+export async function row(bench: string, impl: string, isThreadkit: boolean, measure: () => Promise<number | null> | number | null, note?: string): Promise<MicroRow> {
   try {
     const value = await within(Promise.resolve().then(measure), ROW_LIMIT_MS, `${impl} (${bench})`);
     return { bench, impl, threadkit: isThreadkit, value, ...(note ? { note } : {}) };
@@ -59,7 +60,7 @@ async function row(bench: string, impl: string, isThreadkit: boolean, measure: (
 }
 
 /** A CPython row from micro.py's output (`field` of benchmark `name`). */
-function py(ctx: MicroContext, bench: string, impl: string, name: string, field: string): Promise<MicroRow> | null {
+export function py(ctx: MicroContext, bench: string, impl: string, name: string, field: string): Promise<MicroRow> | null {
   if (!ctx.python) return null;
   return row(bench, impl, false, () => {
     const value = ctx.python?.[name]?.[field];
@@ -69,7 +70,7 @@ function py(ctx: MicroContext, bench: string, impl: string, name: string, field:
 }
 
 /** Rows are built lazily so that each measurement starts only after the previous one ended. */
-function sequence(...makers: Array<() => Promise<MicroRow> | null>): Promise<MicroRow[]> {
+export function sequence(...makers: Array<() => Promise<MicroRow> | null>): Promise<MicroRow[]> {
   return (async () => {
     const out: MicroRow[] = [];
     for (const make of makers) {
@@ -80,7 +81,7 @@ function sequence(...makers: Array<() => Promise<MicroRow> | null>): Promise<Mic
   })();
 }
 
-function waitOk(ok: boolean, what: string): void {
+export function waitOk(ok: boolean, what: string): void {
   if (!ok) throw new Error(`${what} timed out after ${WAIT_LIMIT_MS} ms`);
 }
 
@@ -398,35 +399,7 @@ export const MICRO: readonly MicroDef[] = [
       () => py(ctx, 'contended', 'CPython threading.Lock', 'contended', 'nsPerIncrement'),
     ),
   },
-  {
-    id: 'thread-warm', title: 'Thread start→join, warm (a finished Thread left a worker)', unit: 'ms', better: 'lower', goal: { op: '≤', value: 1 }, python: ['thread'],
-    run: (ctx) => sequence(
-      () => row('thread-warm', 'threadkit Thread', true, async () => {
-        const { Thread } = await threading();
-        const times: number[] = [];
-        for (let i = 0; i < ctx.sizes.threadStarts + 1; i++) {
-          const t0 = performance.now();
-          const thread = new Thread({ target: () => undefined });
-          thread.start();
-          waitOk(await thread.join(WAIT_LIMIT_MS), 'join');
-          if (i > 0) times.push(performance.now() - t0); // the first one is cold
-        }
-        return median(times);
-      }, 'median'),
-      () => py(ctx, 'thread-warm', 'CPython threading.Thread', 'thread', 'warmMs'),
-    ),
-  },
-  {
-    id: 'thread-cold', title: 'Thread start→join, cold (first thread of a fresh process)', unit: 'ms', better: 'lower', python: ['thread'],
-    run: (ctx) => sequence(
-      () => row('thread-cold', 'threadkit Thread', true, async () => {
-        const times: number[] = [];
-        for (let i = 0; i < ctx.sizes.coldStarts; i++) times.push((await ctx.child(['cold-thread'])).coldMs);
-        return median(times);
-      }, `median of ${ctx.sizes.coldStarts} processes`),
-      () => py(ctx, 'thread-cold', 'CPython threading.Thread', 'thread', 'coldMs'),
-    ),
-  },
+  ...THREAD_START,
   {
     id: 'tpe-throughput', title: 'thread pool: trivial tasks, all in flight', unit: 'tasks/s', better: 'higher', goal: { op: '≥', value: 60_000 }, python: ['tpe'],
     run: (ctx) => sequence(

@@ -20,9 +20,7 @@
  * an ES module), `.ts` required after registering tsx's CommonJS hook when this process does not
  * already run under tsx.
  */
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { EncodedTarget } from './targets';
 import { encodeError, isError, type EncodedError } from './errors';
 import { decodeArgs, encodeValue } from './values';
@@ -34,22 +32,33 @@ type AnyFunction = (...args: unknown[]) => unknown;
 
 /** Root of this library's sources (or build): the directory holding index and errors. */
 const LIB_DIR = path.resolve(__dirname, '../..');
-const libRequire = createRequire(path.join(LIB_DIR, 'internal', 'worker', 'entry.js'));
+// node:module and node:url are loaded on first use: a worker's cold start pays for every module it
+// loads, and a function target that never calls require() needs neither.
+let libRequireOnce: NodeJS.Require | undefined;
+function libRequire(): NodeJS.Require {
+  return (libRequireOnce ??= (require('node:module') as typeof import('node:module')).createRequire(path.join(LIB_DIR, 'internal', 'worker', 'entry.js')));
+}
+
+function fileURLToPath(href: string): string {
+  return (require('node:url') as typeof import('node:url')).fileURLToPath(href);
+}
 
 /** `require` as a target sees it: `threadkit` and its subpaths resolve to this library. */
-const targetRequire: NodeJS.Require = Object.assign(
+const targetRequire = Object.defineProperties(
   function require(id: string): unknown {
-    return libRequire(mapSpecifier(id));
+    return libRequire()(mapSpecifier(id));
   },
   {
-    resolve: Object.assign((id: string, options?: { paths?: string[] }) => libRequire.resolve(mapSpecifier(id), options), {
-      paths: (id: string) => libRequire.resolve.paths(mapSpecifier(id)),
-    }),
-    cache: libRequire.cache,
-    extensions: libRequire.extensions,
-    main: libRequire.main,
+    resolve: {
+      value: Object.assign((id: string, options?: { paths?: string[] }) => libRequire().resolve(mapSpecifier(id), options), {
+        paths: (id: string) => libRequire().resolve.paths(mapSpecifier(id)),
+      }),
+    },
+    cache: { get: () => libRequire().cache, enumerable: true },
+    extensions: { get: () => libRequire().extensions, enumerable: true },
+    main: { get: () => libRequire().main, enumerable: true },
   },
-) as NodeJS.Require;
+) as unknown as NodeJS.Require;
 
 function mapSpecifier(id: string): string {
   if (id === 'threadkit') return LIB_DIR;
@@ -106,7 +115,7 @@ let tsxRegistered = false;
 /** Makes `.ts` modules requirable (once), unless this process already runs under tsx. */
 function ensureTypeScript(): void {
   if (tsxRegistered || require.extensions['.ts'] !== undefined) return;
-  (libRequire('tsx/cjs/api') as { register(): unknown }).register();
+  (libRequire()('tsx/cjs/api') as { register(): unknown }).register();
   tsxRegistered = true;
 }
 
@@ -118,7 +127,7 @@ async function loadModule(href: string): Promise<unknown> {
   if (ext === '.mjs' || ext === '.mts') return dynamicImport(href);
   if (ext === '.ts' || ext === '.cts' || ext === '.tsx') ensureTypeScript();
   try {
-    return libRequire(file);
+    return libRequire()(file);
   } catch (error) {
     if ((error as { code?: unknown }).code === 'ERR_REQUIRE_ESM') return dynamicImport(href);
     throw error;
