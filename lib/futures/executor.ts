@@ -225,7 +225,7 @@ export abstract class Executor {
 
   [inspect.custom](): string {
     const state = this._jobs.brokenError() !== undefined ? ' broken' : this.#shutdown ? ' shutdown' : '';
-    return `<${this.constructor.name}${state} maxWorkers=${this._maxWorkers} pending=${this._jobs.size} running=${this._jobs.inFlight}>`;
+    return `<${this.constructor.name}${state} maxWorkers=${this._maxWorkers} pending=${this._jobs.size} running=${this._jobs.inFlight}${this._inspectWorkers()}>`;
   }
 
   // ───────────────────────────── extension interface ─────────────────────────────
@@ -241,6 +241,11 @@ export abstract class Executor {
    * worker and resolve when none is left.
    */
   protected abstract _stopWorkers(): Promise<void>;
+
+  /** What `inspect` adds about the workers, e.g. ` batching` while the work runs fast. */
+  protected _inspectWorkers(): string {
+    return '';
+  }
 
   /**
    * Removes up to `max` items from the front of the queue and marks their futures RUNNING

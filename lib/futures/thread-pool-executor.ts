@@ -95,6 +95,10 @@ export class ThreadPoolExecutor extends Executor {
     this.#scheduler.dispatch();
   }
 
+  protected override _inspectWorkers(): string {
+    return this.#scheduler.batching ? ' batching' : '';
+  }
+
   protected _stopWorkers(): Promise<void> {
     return this.#scheduler.shutdown();
   }

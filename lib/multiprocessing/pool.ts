@@ -196,7 +196,7 @@ export class Pool {
   }
 
   [inspect.custom](): string {
-    return `<Pool state=${this.#state} processes=${this.#processes} pending=${this.#queue.size} running=${this.#queue.inFlight}>`;
+    return `<Pool state=${this.#state} processes=${this.#processes} pending=${this.#queue.size} running=${this.#queue.inFlight}${this.#scheduler.batching ? ' batching' : ''}>`;
   }
 
   // ─────────────────────────────── internals ───────────────────────────────

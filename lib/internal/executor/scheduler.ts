@@ -214,11 +214,9 @@ export class Scheduler<J extends Job> {
     };
   }
 
-  /** Jobs sent to workers and not yet reported. */
-  get running(): number {
-    let n = 0;
-    for (const lane of this.#lanes) n += lane.inFlight;
-    return n;
+  /** True while the latest job ran fast, so lanes are sent batches (see the header). */
+  get batching(): boolean {
+    return this.#fast.recent;
   }
 
   /** Hands queued jobs to lanes with room, opens lanes for the rest, retires the ones done with (see the header). */
