@@ -37,11 +37,18 @@ function builtAfter(marker: string, sources: number): boolean {
   }
 }
 
-/** Directory of the compiled library (its `threading/index.js` and so on), compiling it first when needed. */
-export async function builtLib(): Promise<string> {
+/** Directory of a compiled library at least as new as lib/, or undefined. */
+export function freshBuild(): string | undefined {
   const sources = newestSource(LIB);
   if (builtAfter(path.join(DIST, 'threading', 'index.js'), sources)) return DIST;
   if (builtAfter(STAMP, sources)) return BENCH_LIB;
+  return undefined;
+}
+
+/** Directory of the compiled library (its `threading/index.js` and so on), compiling it first when needed. */
+export async function builtLib(): Promise<string> {
+  const fresh = freshBuild();
+  if (fresh !== undefined) return fresh;
   const tsc = require.resolve('typescript/bin/tsc');
   await new Promise<void>((resolve, reject) => {
     execFile(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', BENCH_LIB], { cwd: ROOT, timeout: 180_000 }, (error, stdout, stderr) => {
