@@ -74,12 +74,6 @@ export function optionsObject<T extends object>(value: T | undefined, name = 'op
   return value;
 }
 
-/** A function argument (a callback, a predicate). */
-export function checkFunction<T>(value: T, name: string): T {
-  if (typeof value !== 'function') throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
-  return value;
-}
-
 /** An optional list of strings (`execArgv`), copied; `[]` when undefined. */
 export function stringArray(value: unknown, name: string): string[] {
   if (value === undefined) return [];

@@ -222,31 +222,37 @@ export class Scheduler<J extends Job> {
   /** Hands queued jobs to lanes with room, opens lanes for the rest, retires the ones done with (see the header). */
   dispatch(): void {
     if (this.#broken || this.#terminated) return;
+    // A worker that ran its quota is replaced: retire it first, so that it does not count as live.
+    for (const lane of this.#lanes) if (lane.inFlight === 0 && lane.assigned >= this.#maxTasks) lane.retire();
+    // Each lane's share of the queue is fixed now, for the whole dispatch.
+    const share = Math.ceil(this.#jobs.size / this.#maxWorkers);
     const ready: Lane<J>[] = [];
+    let room = 0;
     for (const lane of this.#lanes) {
       if (lane.state === 'starting') {
-        if (lane.inFlight === 0 && this.#jobs.size > 0 && this.#hasRoom(lane)) this.#send(lane, 1);
+        if (lane.inFlight === 0 && this.#jobs.size > 0 && lane.assigned < this.#maxTasks) this.#send(lane, 1);
       } else if (lane.state === 'ready') {
         ready.push(lane);
+        room += this.#room(lane, share);
       }
       if (this.#broken) return;
     }
-    this.#deal(ready);
-    if (this.#broken) return;
-    for (const lane of this.#lanes) {
-      if ((lane.state === 'ready' || lane.state === 'starting') && lane.inFlight === 0) {
-        if (!this.#hasRoom(lane) || (this.#closing && this.#jobs.size === 0)) lane.retire();
-      }
-    }
-    while (this.#jobs.size > 0 && this.#live() < this.#maxWorkers) {
+    // Open lanes for what the ready ones cannot take, up to maxWorkers; a starting one takes its first job at once.
+    while (this.#jobs.size > room && this.#live() < this.#maxWorkers) {
       const lane = this.#kind.open(this.#events);
       this.#lanes.add(lane);
       if (lane.state === 'starting') this.#send(lane, 1);
-      else this.#deal([lane]);
+      else {
+        ready.push(lane);
+        room += this.#room(lane, share);
+      }
       if (this.#broken) return;
     }
+    this.#deal(ready, share);
+    if (this.#broken) return;
+    if (this.#closing && this.#jobs.size === 0) for (const lane of this.#lanes) if (lane.inFlight === 0) lane.retire();
     if (this.#jobs.size === 0 && this.#kind.steal !== undefined) {
-      for (const lane of this.#lanes) {
+      for (const lane of ready) {
         if (lane.state !== 'ready' || lane.inFlight > 0) continue;
         const jobs = this.#kind.steal(this.#lanes);
         if (jobs.length === 0) break;
@@ -285,21 +291,15 @@ export class Scheduler<J extends Job> {
     return n;
   }
 
-  /** False once a lane's worker has run `maxTasksPerWorker` jobs (it is then replaced). */
-  #hasRoom(lane: Lane<J>): boolean {
-    return lane.assigned < this.#maxTasks;
-  }
-
-  /** Deals the queue out to `lanes`, a slice per lane per round, until each has its share or no room (see the header). */
-  #deal(lanes: readonly Lane<J>[]): void {
+  /** Deals the queue out to `lanes` in turn, a slice per lane per round, until each has its share or no room (see the header). */
+  #deal(lanes: readonly Lane<J>[], share: number): void {
     if (lanes.length === 0 || this.#jobs.size === 0) return;
-    const share = Math.ceil(this.#jobs.size / this.#maxWorkers);
     const slice = Math.max(1, Math.ceil(share / FEED_ROUNDS));
     const given = new Array<number>(lanes.length).fill(0);
     for (let dealt = true; dealt && this.#jobs.size > 0; ) {
       dealt = false;
       for (let i = 0; i < lanes.length && this.#jobs.size > 0; i++) {
-        const n = this.#batchSize(lanes[i], slice, share - given[i]);
+        const n = Math.min(slice, this.#room(lanes[i], share - given[i]));
         if (n <= 0) continue;
         const sent = this.#send(lanes[i], n);
         if (sent === 0) return; // only cancelled jobs were left
@@ -310,12 +310,15 @@ export class Scheduler<J extends Job> {
     }
   }
 
-  /** Jobs `lane` takes now: one to an idle lane while work is slow; a slice of its share while fast. */
-  #batchSize(lane: Lane<J>, slice: number, shareLeft: number): number {
-    const left = this.#maxTasks - lane.assigned;
-    if (!this.#fast.recent) return lane.inFlight === 0 ? Math.min(1, left) : 0;
+  /**
+   * Jobs `lane` may take now, at most `shareLeft`: while work is slow, one when it holds none; while
+   * fast, up to a message's worth, and more behind jobs in flight only on a pipelined kind.
+   */
+  #room(lane: Lane<J>, shareLeft: number): number {
+    const quota = this.#maxTasks - lane.assigned;
+    if (!this.#fast.recent) return lane.inFlight === 0 ? Math.min(1, quota) : 0;
     if (lane.inFlight > 0 && !(this.#kind.pipelined && lane.slowInFlight === 0)) return 0;
-    return Math.min(this.#kind.maxBatch, this.#kind.depth - lane.inFlight, slice, shareLeft, left);
+    return Math.max(0, Math.min(this.#kind.maxBatch, this.#kind.depth - lane.inFlight, shareLeft, quota));
   }
 
   /** Takes up to `n` jobs from the queue and sends them to `lane`; returns how many. */
