@@ -2,7 +2,8 @@
  * Targets: the code that threadkit runs in another thread or process.
  *
  * A target is either a self-contained function, sent by its source text, or a reference to an
- * exported function of a module, made with {@link fromModule}. See API.md, "Running code elsewhere".
+ * exported function of a module, made with {@link fromModule}; what a function target may use is
+ * written on {@link Target}.
  */
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import * as path from 'node:path';

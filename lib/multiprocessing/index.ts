@@ -5,8 +5,8 @@
  *   {@link AsyncResult}s.
  * - {@link cpuCount}: how many processors this machine offers.
  *
- * Process, the cross-process synchronization primitives, queues, pipes and shared ctypes are
- * described in API.md and come in a later release.
+ * Process, the cross-process synchronization primitives, queues, pipes and shared ctypes (Python's
+ * `Process`, `Lock`…`Barrier`, `Queue`, `Pipe`, `Value` and `Array`) come in a later release.
  */
 export { Pool, type PoolOptions, type MapAsyncOptions } from './pool';
 export { AsyncResult, type AsyncResultCallbacks } from './async-result';

@@ -46,7 +46,7 @@
  * the creating thread knows the run's state words, not which condition blocks the target was waiting
  * in. Making that knowable would cost every wait a write to a per-thread record plus a liveness check
  * of every slot's owner in every notify, for a case that also leaves any Lock the worker held locked
- * for ever (DESIGN.md, "a worker that dies holding a lock leaves it locked") — the program is
+ * for ever (a dead worker cannot release what it held: nothing runs in it any more) — the program is
  * already broken there. So it stays as it is: after killing a worker that may wait on a condition,
  * use notifyAll() or timed waits.
  *
