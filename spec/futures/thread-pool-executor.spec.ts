@@ -100,6 +100,29 @@ describe('ThreadPoolExecutor', () => {
     expect(await Promise.all(others)).toEqual(Array(10).fill(true));
   });
 
+  test('a thread that meets a target it was never sent whole asks for it, and the task runs', async () => {
+    const ex = make({ maxWorkers: 2 });
+    const double = (x: number): number => x * 2;
+    // One at a time, so one thread runs them all: the target goes whole to it (maxWorkers times),
+    // then by number only.
+    for (let i = 0; i < 3; i++) expect(await ex.submit(double, i)).toBe(i * 2);
+    // Keep that thread busy: the next task goes to a new thread, which was never sent `double`.
+    const gate = new Int32Array(new SharedArrayBuffer(8));
+    const blocked = ex.submit((g: Int32Array) => {
+      Atomics.store(g, 1, 1);
+      Atomics.notify(g, 1);
+      return Atomics.wait(g, 0, 0, 20_000);
+    }, gate);
+    try {
+      while (Atomics.load(gate, 1) === 0) await Atomics.waitAsync(gate, 1, 0, 1000).value;
+      expect(await ex.submit(double, 21)).toBe(42);
+    } finally {
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+    }
+    expect(await blocked).toBe('ok');
+  });
+
   test('results of a batch survive a death in its middle; the rest of the batch is re-run', async () => {
     const ex = make({ maxWorkers: 1 });
     const values = Array.from({ length: 40 }, (_, i) => i);

@@ -23,9 +23,9 @@
  */
 import Piscina from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
-import { decodeError, workerEntry } from '../transport';
+import { decodeError, workerEntry, type EncodedTarget } from '../transport';
 import { track } from '../tracking';
-import { packBatch, type Job } from './batch';
+import { packBatch, type Job, type WireBatch } from './batch';
 import {
   allocateSlots, claimRange, COUNT, isReady, MAX_SLOT_ITEMS, readResults, resetSlot, slotViews, stealable, stealTail,
   type SlotViews,
@@ -61,6 +61,9 @@ export class ThreadLanes<J extends Job> implements WorkerKind<J> {
   #untrack: (() => void) | undefined;
   /** Set when the pool was destroyed from outside (the leak check's kill). */
   #killed = false;
+  /** Each distinct target's number on the wire, and how many times it was sent whole (see the protocol). */
+  readonly #numbers = new WeakMap<EncodedTarget, { readonly number: number; whole: number }>();
+  #nextNumber = 0;
 
   constructor(options: ThreadLanesOptions) {
     this.#options = options;
@@ -95,6 +98,26 @@ export class ThreadLanes<J extends Job> implements WorkerKind<J> {
   /** True once the pool was destroyed from outside: every batch fails, so the executor must break. */
   get killed(): boolean {
     return this.#killed;
+  }
+
+  /**
+   * The wire form of a batch's targets: `[number, target]` pairs, the target whole only for its
+   * first `maxWorkers` sends (each thread likely got it by then) or when `whole` is asked, else null.
+   */
+  wireTargets(targets: readonly EncodedTarget[], whole: boolean): Array<number | EncodedTarget | null> {
+    const pairs: Array<number | EncodedTarget | null> = new Array(targets.length * 2);
+    for (let i = 0; i < targets.length; i++) {
+      let info = this.#numbers.get(targets[i]);
+      if (info === undefined) {
+        info = { number: this.#nextNumber++, whole: 0 };
+        this.#numbers.set(targets[i], info);
+      }
+      const send = whole || info.whole < this.#options.maxWorkers;
+      if (send) info.whole++;
+      pairs[2 * i] = info.number;
+      pairs[2 * i + 1] = send ? targets[i] : null;
+    }
+    return pairs;
   }
 
   /** Runs a batch on some pool thread; the promise settles with the reply, or rejects when the thread died. */
@@ -145,6 +168,8 @@ class SlotLane<J extends Job> implements Lane<J> {
   readonly #events: LaneEvents<J>;
   /** The batch in flight; item i is item i of the slot. Empty when the slot is free. */
   #jobs: J[] = [];
+  /** Its wire form, kept to send it again to a thread that did not know a target. */
+  #wire: WireBatch | undefined;
   /** Items `[0, end)` belong to this batch as far as this side knows (lowered by steals). */
   #end = 0;
   #assigned = 0;
@@ -172,11 +197,18 @@ class SlotLane<J extends Job> implements Lane<J> {
     this.#jobs = jobs;
     this.#end = jobs.length;
     this.#assigned += jobs.length;
-    resetSlot(this.#views, jobs.length);
-    const [targets, items] = packBatch(jobs);
+    this.#wire = packBatch(jobs);
+    this.#run(false);
+  }
+
+  /** Sends the batch in flight (again, with every target whole, after a `missing` reply). */
+  #run(whole: boolean): void {
+    const [targets, items] = this.#wire!;
+    // Items stolen meanwhile (beyond #end) stay with the lane that took them.
+    resetSlot(this.#views, this.#end);
     let reply: Promise<PoolThreadReply>;
     try {
-      reply = this.#kind.run([this.#index, targets, items]);
+      reply = this.#kind.run([this.#index, this.#kind.wireTargets(targets, whole), items]);
     } catch (error) {
       // piscina refused the task outright (a pool that cannot start threads): as a death before ready.
       reply = Promise.reject(error);
@@ -221,6 +253,10 @@ class SlotLane<J extends Job> implements Lane<J> {
     if (this.#end === 0 && this.#jobs.length === 0) return; // abandoned meanwhile
     const jobs = this.#jobs;
     const end = this.#end;
+    if (reply !== undefined && 'missing' in reply) {
+      this.#run(true); // nothing ran: the thread did not know a target
+      return;
+    }
     if (reply !== undefined && 'initError' in reply) {
       let cause: unknown;
       try {
@@ -249,6 +285,7 @@ class SlotLane<J extends Job> implements Lane<J> {
   }
 
   #free(): void {
+    this.#wire = undefined;
     this.#jobs = [];
     this.#end = 0;
     Atomics.store(this.#views.header, COUNT, 0);

@@ -6,7 +6,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { encodeError, type EncodedError, type EncodedOutcome } from '../transport';
+import { encodeError, type EncodedError, type EncodedOutcome, type EncodedTarget } from '../transport';
 import { runInitializer, runItem } from '../executor/run-item';
 import type { WireBatch } from '../executor/batch';
 import { claim, closeClaims, markReady, slotViews, writeResult, type SlotViews } from '../executor/batch-slot';
@@ -24,6 +24,29 @@ setCurrentThread(`${data.namePrefix}_${Atomics.add(data.counter, WORKER_NUMBER, 
 
 /** Views of each slot, made on first use. */
 const slots: SlotViews[] = [];
+
+/** Every target this thread was sent whole, by its number (see the protocol). */
+const targetsByNumber = new Map<number, EncodedTarget>();
+/** Numbers remembered, at most; beyond this the thread starts over (and asks again when it meets one). */
+const MAX_TARGETS = 1024;
+
+/** The batch's targets from `[number, target or null]` pairs, or undefined when one is unknown here. */
+function resolveTargets(pairs: Array<number | EncodedTarget | null>): EncodedTarget[] | undefined {
+  const targets: EncodedTarget[] = new Array(pairs.length / 2);
+  for (let i = 0; i < pairs.length; i += 2) {
+    const number = pairs[i] as number;
+    let target = pairs[i + 1] as EncodedTarget | null;
+    if (target !== null) {
+      if (targetsByNumber.size >= MAX_TARGETS) targetsByNumber.clear();
+      targetsByNumber.set(number, target);
+    } else {
+      target = targetsByNumber.get(number) ?? null;
+      if (target === null) return undefined;
+    }
+    targets[i / 2] = target;
+  }
+  return targets;
+}
 
 /** The initializer's run: pending, then its error (or null) once done. */
 let initializing: Promise<void> | undefined;
@@ -44,7 +67,9 @@ function initialize(): Promise<void> {
 export default function runBatch(task: PoolThreadTask): PoolThreadReply | Promise<PoolThreadReply> {
   if (initError === undefined) return (initializing ??= initialize()).then(() => runBatch(task));
   if (initError !== null) return { initError };
-  const [slot, targets, items] = task;
+  const [slot, pairs, items] = task;
+  const targets = resolveTargets(pairs);
+  if (targets === undefined) return { missing: true };
   const views = (slots[slot] ??= slotViews(data.slots, slot));
   markReady(views.header);
   return runFrom(views, [targets, items]);
