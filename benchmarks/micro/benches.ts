@@ -117,12 +117,6 @@ async function inFlight(executor: Executor, n: number): Promise<number> {
   return n / ((performance.now() - t0) / 1000);
 }
 
-async function oneAtATime(executor: Executor, n: number): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await executor.submit(inc, i).result();
-  return ((performance.now() - t0) * 1000) / n;
-}
-
 interface Peer {
   run(x: number): Promise<number>;
   close(): Promise<void>;
@@ -155,10 +149,86 @@ async function peerInFlight(peer: Peer, n: number): Promise<number> {
   return n / ((performance.now() - t0) / 1000);
 }
 
-async function peerOneAtATime(peer: Peer, n: number): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await peer.run(i);
-  return ((performance.now() - t0) * 1000) / n;
+// ── one task at a time ───────────────────────────────────────────────────────────────────────
+
+/** One contender of a latency benchmark: runs one trivial task and resolves when it is back. */
+interface LatencySide {
+  readonly impl: string;
+  readonly threadkit: boolean;
+  one(i: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** Rounds of a latency session: each side runs latencyTasks / LATENCY_ROUNDS tasks per round. */
+const LATENCY_ROUNDS = 10;
+
+/**
+ * The round trip of one task at a time, every side measured in the same interleaved rounds (the
+ * order rotating) and the median round kept: a round trip is tens of microseconds, which other work
+ * on a shared machine changes from one second to the next, so sides measured one after the other
+ * are not comparable; measured in the same rounds, their ratios are.
+ */
+async function latencySession(bench: string, ctx: MicroContext, open: Array<() => Promise<LatencySide>>): Promise<MicroRow[]> {
+  const sides: LatencySide[] = [];
+  const opened: Array<{ impl: string; threadkit: boolean; error: string }> = [];
+  for (const make of open) {
+    try {
+      const side = await make();
+      // Warm: every worker started, then enough round trips for the JIT.
+      await Promise.all(Array.from({ length: ctx.workers }, (_, i) => side.one(i)));
+      for (let i = 0; i < 200; i++) await side.one(i);
+      sides.push(side);
+    } catch (error) {
+      opened.push({ impl: `side ${opened.length + sides.length + 1}`, threadkit: false, error: reason(error) });
+    }
+  }
+  const perRound = Math.max(1, Math.floor(ctx.sizes.latencyTasks / LATENCY_ROUNDS));
+  const times = sides.map(() => [] as number[]);
+  const rows: MicroRow[] = [];
+  try {
+    for (let round = 0; round < LATENCY_ROUNDS; round++) {
+      for (let k = 0; k < sides.length; k++) {
+        const i = (k + round) % sides.length;
+        const t0 = performance.now();
+        await within((async () => {
+          for (let n = 0; n < perRound; n++) await sides[i].one(n);
+        })(), ROW_LIMIT_MS, `${sides[i].impl} (${bench})`);
+        times[i].push(((performance.now() - t0) * 1000) / perRound);
+      }
+    }
+    sides.forEach((side, i) => rows.push({ bench, impl: side.impl, threadkit: side.threadkit, value: median(times[i]), note: `median of ${LATENCY_ROUNDS} interleaved rounds` }));
+  } catch (error) {
+    rows.push({ bench, impl: sides[0]?.impl ?? bench, threadkit: true, value: null, error: reason(error) });
+  } finally {
+    for (const side of sides) await within(side.close(), SHUTDOWN_LIMIT_MS, `${side.impl} shutdown`).catch(warn);
+  }
+  for (const failed of opened) rows.push({ bench, impl: failed.impl, threadkit: failed.threadkit, value: null, error: failed.error });
+  return rows;
+}
+
+async function executorLatencySide(kind: Kind, workers: number): Promise<LatencySide> {
+  const { ThreadPoolExecutor, ProcessPoolExecutor } = await futures();
+  const executor = kind === 'threads' ? new ThreadPoolExecutor({ maxWorkers: workers }) : new ProcessPoolExecutor({ maxWorkers: workers });
+  return {
+    impl: kind === 'threads' ? 'threadkit ThreadPoolExecutor' : 'threadkit ProcessPoolExecutor',
+    threadkit: true,
+    one: (i) => executor.submit(inc, i).result(),
+    close: () => executor.shutdown({ wait: true }),
+  };
+}
+
+async function peerLatencySide(name: 'piscina' | 'workerpool' | 'tinypool', workers: number): Promise<LatencySide> {
+  if (name === 'piscina') {
+    const pool = new Piscina({ filename: TRIVIAL_WORKER, minThreads: workers, maxThreads: workers, execArgv: [] });
+    return { impl: 'piscina (raw)', threadkit: false, one: (x) => pool.run(x), close: () => pool.destroy() };
+  }
+  if (name === 'workerpool') {
+    const pool = workerpool.pool(WORKERPOOL_TRIVIAL, { minWorkers: workers, maxWorkers: workers, workerType: 'thread', workerThreadOpts: { execArgv: [] } });
+    return { impl: 'workerpool', threadkit: false, one: (x) => pool.exec('inc', [x]) as unknown as Promise<number>, close: async () => void (await pool.terminate()) };
+  }
+  const { Tinypool } = await import('tinypool');
+  const pool = new Tinypool({ filename: TRIVIAL_WORKER, minThreads: workers, maxThreads: workers, execArgv: [] });
+  return { impl: 'tinypool', threadkit: false, one: (x) => pool.run(x), close: () => pool.destroy() };
 }
 
 // ── CPU-bound speedup ────────────────────────────────────────────────────────────────────────
@@ -441,20 +511,22 @@ export const MICRO: readonly MicroDef[] = [
   },
   {
     id: 'latency-threads', title: 'thread pool: one trivial task at a time (round trip)', unit: 'µs', better: 'lower', python: ['latency'],
-    run: (ctx) => sequence(
-      () => row('latency-threads', 'threadkit ThreadPoolExecutor', true, () => withExecutor('threads', ctx.workers, (e) => oneAtATime(e, ctx.sizes.latencyTasks))),
-      () => row('latency-threads', 'piscina (raw)', false, () => withPeer('piscina', ctx.workers, (p) => peerOneAtATime(p, ctx.sizes.latencyTasks))),
-      () => row('latency-threads', 'workerpool', false, () => withPeer('workerpool', ctx.workers, (p) => peerOneAtATime(p, ctx.sizes.latencyTasks))),
-      () => row('latency-threads', 'tinypool', false, () => withPeer('tinypool', ctx.workers, (p) => peerOneAtATime(p, ctx.sizes.latencyTasks))),
-      () => py(ctx, 'latency-threads', 'CPython ThreadPoolExecutor', 'latency', 'threadsUs'),
-    ),
+    run: async (ctx) => [
+      ...(await latencySession('latency-threads', ctx, [
+        () => executorLatencySide('threads', ctx.workers),
+        () => peerLatencySide('piscina', ctx.workers),
+        () => peerLatencySide('workerpool', ctx.workers),
+        () => peerLatencySide('tinypool', ctx.workers),
+      ])),
+      ...(await sequence(() => py(ctx, 'latency-threads', 'CPython ThreadPoolExecutor', 'latency', 'threadsUs'))),
+    ],
   },
   {
     id: 'latency-processes', title: 'process pool: one trivial task at a time (round trip)', unit: 'µs', better: 'lower', python: ['latency'],
-    run: (ctx) => sequence(
-      () => row('latency-processes', 'threadkit ProcessPoolExecutor', true, () => withExecutor('processes', ctx.workers, (e) => oneAtATime(e, ctx.sizes.latencyTasks))),
-      () => py(ctx, 'latency-processes', 'CPython ProcessPoolExecutor', 'latency', 'processesUs'),
-    ),
+    run: async (ctx) => [
+      ...(await latencySession('latency-processes', ctx, [() => executorLatencySide('processes', ctx.workers)])),
+      ...(await sequence(() => py(ctx, 'latency-processes', 'CPython ProcessPoolExecutor', 'latency', 'processesUs'))),
+    ],
   },
   {
     id: 'cpu-threads', title: 'CPU-bound speedup over serial, thread pool', unit: '×', better: 'higher', goal: { op: '≥', value: 1.9 }, python: ['cpu'],
