@@ -22,7 +22,7 @@
  */
 import * as path from 'node:path';
 import type { EncodedTarget } from './targets';
-import { encodeError, isError, type EncodedError } from './errors';
+import type { EncodedError } from './errors';
 import { decodeArgs, encodeValue } from './values';
 
 /** How a call in another thread ended: its (encoded) value, or what it threw. */
@@ -32,11 +32,16 @@ type AnyFunction = (...args: unknown[]) => unknown;
 
 /** Root of this library's sources (or build): the directory holding index and errors. */
 const LIB_DIR = path.resolve(__dirname, '../..');
-// node:module and node:url are loaded on first use: a worker's cold start pays for every module it
-// loads, and a function target that never calls require() needs neither.
+// node:module, node:url and the error encoder are loaded on first use: a worker's cold start pays for
+// every module it loads, and a function target that returns and never calls require() needs none.
 let libRequireOnce: NodeJS.Require | undefined;
 function libRequire(): NodeJS.Require {
   return (libRequireOnce ??= (require('node:module') as typeof import('node:module')).createRequire(path.join(LIB_DIR, 'internal', 'worker', 'entry.js')));
+}
+
+/** The error encoder, and the error classes it knows: loaded at the first failure. */
+function errors(): typeof import('./errors') {
+  return require('./errors') as typeof import('./errors');
 }
 
 function fileURLToPath(href: string): string {
@@ -89,8 +94,12 @@ function __importStar(mod: unknown): unknown {
   return ns;
 }
 
-/** A real dynamic import, whatever the compiler does to `import()` in this file. */
-const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>;
+/** A real dynamic import, whatever the compiler does to `import()` in this file (compiled on first use). */
+let importOnce: ((specifier: string) => Promise<Record<string, unknown>>) | undefined;
+function dynamicImport(specifier: string): Promise<Record<string, unknown>> {
+  importOnce ??= new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>;
+  return importOnce(specifier);
+}
 
 /** Compiled targets kept per worker, by source text. */
 const MAX_COMPILED = 1024;
@@ -167,7 +176,7 @@ const HINT = ' — targets run in another thread and cannot use variables of the
 
 /** Appends the captured-variable hint to a ReferenceError thrown by a function target. */
 function addHint(error: unknown): void {
-  if (!isError(error) || error.name !== 'ReferenceError' || !/ is not defined$/.test(error.message)) return;
+  if (!errors().isError(error) || error.name !== 'ReferenceError' || !/ is not defined$/.test(error.message)) return;
   // Only when thrown by the target's own code (its top frame), not by a module it called.
   const topFrame = typeof error.stack === 'string' ? /^\s+at .*$/m.exec(error.stack)?.[0] : undefined;
   if (topFrame !== undefined && !topFrame.includes('threadkit-target:')) return;
@@ -244,5 +253,5 @@ function success(target: EncodedTarget, value: unknown): EncodedOutcome {
 
 function failure(target: EncodedTarget, error: unknown): EncodedOutcome {
   if (target.kind === 'source') addHint(error);
-  return { ok: false, error: encodeError(error) };
+  return { ok: false, error: errors().encodeError(error) };
 }

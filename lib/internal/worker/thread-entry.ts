@@ -11,10 +11,12 @@ import { workerData } from 'node:worker_threads';
 // The transport's own files, not its index: a cold Thread start pays for every module its worker
 // loads (each of Node's own too: node:perf_hooks costs more than a millisecond in a fresh worker),
 // and the index would also load what only the creating side needs (target encoding, entry paths).
-// What only a Timer needs (the clock, parking on the cancel word) is loaded when a Timer runs.
+// What only a Timer needs (the clock, parking on the cancel word) is loaded when a Timer runs, and
+// the error encoder when something fails.
+const encodeError = (error: unknown): EncodedError => (require('../transport/errors') as typeof import('../transport/errors')).encodeError(error);
 import { invoke, type EncodedOutcome } from '../transport/invoke';
+import type { EncodedError } from '../transport/errors';
 import { decodeValue } from '../transport/values';
-import { encodeError } from '../transport/errors';
 import { adoptThreadNameCounter, setCurrentThread } from './context';
 import { installDirectStdio } from './direct-stdio';
 import {
