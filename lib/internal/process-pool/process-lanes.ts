@@ -41,6 +41,7 @@ export class ProcessLanes<J extends Job> implements WorkerKind<J> {
   readonly #init: InitMessage;
   /** Every child not yet reaped. */
   readonly #children = new Set<WorkerProcess<J>>();
+  #closed: Promise<void> | undefined;
   #allExited: (() => void) | undefined;
 
   constructor(options: ProcessLanesOptions) {
@@ -57,8 +58,8 @@ export class ProcessLanes<J extends Job> implements WorkerKind<J> {
 
   /** Resolves once every child has exited and been reaped (the scheduler has retired or killed them all). */
   close(): Promise<void> {
-    if (this.#children.size === 0) return Promise.resolve();
-    return new Promise((resolve) => (this.#allExited = resolve));
+    this.#closed ??= this.#children.size === 0 ? Promise.resolve() : new Promise((resolve) => (this.#allExited = resolve));
+    return this.#closed;
   }
 
   #exited(child: WorkerProcess<J>): void {
