@@ -14,7 +14,7 @@ const config: Config = {
   // Function targets travel by source text; babel/istanbul would rewrite their bodies.
   coverageProvider: 'v8',
   testTimeout: 30000,
-  // A test that leaks a worker or child must fail CI, not hang it: spec/helpers/leaks.ts
+  // A test that leaks a worker or child must fail CI, not hang it: spec/helpers/setup.ts
   // checks after every file, and CI's outer `timeout` is the last line of defence.
   setupFilesAfterEnv: ["<rootDir>/spec/helpers/setup.ts"],
 };

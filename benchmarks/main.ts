@@ -14,6 +14,7 @@ import { measuresChildren, now } from './lib/measure';
 import { Progress } from './lib/progress';
 import { pythonVersion } from './lib/python';
 import { reportText, writeReports } from './lib/report';
+import { useCompiledLibrary } from './lib/threadkit';
 import type { Results } from './lib/results';
 import { MICRO_NAMES, microSteps, runMicro } from './micro';
 import { WORKLOAD_NAMES, workloads } from './workloads';
@@ -50,6 +51,8 @@ async function main(options: Options): Promise<void> {
   const started = now();
   const loadAverage = os.loadavg().map((l) => Math.round(l * 100) / 100);
   const selection = select(options.only);
+  // What a user runs (no TypeScript loader in the workers); --quick takes the sources when no build is up to date.
+  const library = await useCompiledLibrary(!options.quick);
   const chosen = workloads(options.quick).filter((w) => selection.workloads.includes(w.name));
   const progress = new Progress((chosen.length ? jobSteps(chosen, options) : 0) + (selection.micro.length ? microSteps(selection.micro, options) : 0));
   activeProgress = progress;
@@ -68,6 +71,7 @@ async function main(options: Options): Promise<void> {
       measuresChildren,
       durationMs: Math.round(now() - started),
       loadAverage,
+      library,
     },
     workloads: job.infos,
     results: job.results,

@@ -8,9 +8,10 @@
  */
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import * as path from 'node:path';
-import { describe } from './internal/shm/deadline';
+import { describe } from './internal/validate';
+import { isModuleTarget, kModuleTarget } from './internal/transport/targets';
 
-const kModuleTarget = Symbol.for('threadkit.ModuleTarget');
+export { isModuleTarget };
 
 /** A reference to an exported function of a module, made by {@link fromModule}. */
 export interface ModuleTarget<A extends unknown[] = any[], R = unknown> {
@@ -92,11 +93,6 @@ export function fromModule<A extends unknown[] = any[], R = unknown>(
     throw new TypeError(`Expected \`exportName\` to be a non-empty string, got ${describe(exportName)}`);
   }
   return Object.freeze({ [kModuleTarget]: true as const, href, exportName });
-}
-
-/** True for a value made by {@link fromModule} (in any realm). */
-export function isModuleTarget(value: unknown): value is ModuleTarget {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kModuleTarget] === true;
 }
 
 /** The file path of a module target. */

@@ -10,6 +10,7 @@ const COLOURS: Record<string, string> = {
   serial: '#9aa5b1',
   async: '#3b82f6',
   thread: '#6ee7b7',
+  'thread-cold': '#a7f3d0',
   tpe: '#10b981',
   ppe: '#047857',
   pool: '#14b8a6',

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import { STRATEGIES, PYTHON_STRATEGIES, type Runner, type Strategy } from '../strategies';
 import { setUpFixtures, type Fixtures, type Workload, type WorkloadSet } from '../workloads';
 import type { Options } from './cli';
-import { bestSample, measure, type Sample } from './measure';
+import { bestSample, measure, MIN_WALL_FOR_CPU_MS, type Sample } from './measure';
 import type { Progress } from './progress';
 import { pythonVersion, runPython } from './python';
 import type { JobResult, WorkloadInfo } from './results';
@@ -23,12 +23,17 @@ import { SHUTDOWN_LIMIT_MS, within } from './within';
 export function crowdedRuns(results: readonly JobResult[]): string[] {
   const out: string[] = [];
   for (const workload of [...new Set(results.map((r) => r.workload))]) {
-    const hit = results.filter((r) => r.workload === workload && isParallel(r.strategy) && (r.othersUse ?? 0) >= CROWDED);
+    const hit = results.filter((r) => r.workload === workload && isParallel(r.strategy) && longEnough(r) && (r.othersUse ?? 0) >= CROWDED);
     if (hit.length) {
       out.push(`during ${workload}, other processes used half a core or more in the runs of ${hit.map((r) => `${r.label} (${Math.round((r.othersUse ?? 0) * 100)}%)`).join(', ')}: those speedups are understated`);
     }
   }
   return out;
+}
+
+/** Whether a run lasted long enough for its CPU figures to mean something (the report's "—" otherwise). */
+function longEnough(r: JobResult): boolean {
+  return (r.wallMs ?? 0) >= MIN_WALL_FOR_CPU_MS;
 }
 
 /** Strategies that use more than one core. */
@@ -127,7 +132,9 @@ async function runSet(workloads: readonly Workload[], fixtures: Fixtures, worker
           continue;
         }
         try {
-          const { sample, value } = await measure(() => within(o.runner!.run(w.task, args), limit, `${o.strategy.label} on ${w.name}`));
+          const runner = o.runner!;
+          if (runner.prepare) await within(runner.prepare(w.task, args), limit, `${o.strategy.label} preparing ${w.name}`);
+          const { sample, value } = await measure(() => within(runner.run(w.task, args), limit, `${o.strategy.label} on ${w.name}`));
           if (timed) samples.set(o.strategy.id, [...(samples.get(o.strategy.id) ?? []), sample]);
           own.set(w.name, { values: value });
           progress.step(`${what} ${timed ? `${Math.round(sample.wallMs)} ms` : '(warm-up)'}`);
@@ -211,7 +218,7 @@ export async function runJob(selected: readonly Workload[], options: Options, pr
         for (const strategy of STRATEGIES) results.push(toResult(w, strategy, byStrategy.get(strategy.id)!.get(w.name)!, serial.get(w.name), reps));
         const base = results.find((r) => r.workload === w.name && r.strategy === 'serial');
         // Serial CPU-bound work keeps one core busy; when it got less, other processes took the cores.
-        if (set === 'cpu' && base?.cpuUse != null && base.cpuUse < STARVED) {
+        if (set === 'cpu' && base?.cpuUse != null && longEnough(base) && base.cpuUse < STARVED) {
           warnings.push(`serial ${w.name} ran on ${Math.round(base.cpuUse * 100)}% of a core: other processes competed for the cores, so its speedups are inflated or noisy`);
         }
 

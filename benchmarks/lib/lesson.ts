@@ -90,7 +90,20 @@ export function lesson(results: readonly JobResult[], cores: number): string[] {
     out.push(text);
   }
 
-  // 4. CPU-bound work: one thread cannot go faster; threads run JS in parallel, unlike CPython's.
+  // 4. A Thread per task, warm and cold: what starting a Worker costs.
+  const both = workloads.filter((w) => get(results, w, 'thread') !== null && get(results, w, 'thread-cold') !== null);
+  if (both.length) {
+    const wall = (w: string, s: string): number => results.find((r) => r.workload === w && r.strategy === s)?.wallMs ?? NaN;
+    const figures = both.map((w) => `${w}: ${x(get(results, w, 'thread'))} warm, ${x(get(results, w, 'thread-cold'))} cold`);
+    const added = both.map((w) => wall(w, 'thread-cold') - wall(w, 'thread')).filter((ms) => Number.isFinite(ms));
+    const cost = added.length ? ` — the cold starts added ${Math.round(Math.min(...added))}–${Math.round(Math.max(...added))} ms to a run here` : '';
+    out.push(`A Thread per task (${figures.join('; ')}): a Thread that finds a worker a finished Thread left warm starts in well ` +
+      `under a millisecond, as a task sent to a pool does, so the warm row is measured like the pools (warmed before timing). ` +
+      `A cold Thread starts a new Worker, a fresh V8 isolate and Node environment${cost}: that is what a program's first threads pay, ` +
+      `and why many short tasks belong in a pool. warmThreads() keeps finished threads' workers longer or starts some ahead of need.`);
+  }
+
+  // 5. CPU-bound work: one thread cannot go faster; threads run JS in parallel, unlike CPython's.
   const cpu = ['fib', 'sieve', 'sha256'].filter(ran);
   if (cpu.length) {
     const parts = cpu.map((w) => `${w}: threads ${x(get(results, w, 'tpe'))}, processes ${x(get(results, w, 'ppe'))}, async ${x(get(results, w, 'async'))}`);

@@ -13,6 +13,12 @@ import { performance } from 'node:perf_hooks';
 /** Kernel clock ticks per second for /proc times (USER_HZ, 100 on every common Linux build). */
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/**
+ * Below this wall time a run is too short to tell its CPU use (the /proc clock ticks every 10 ms):
+ * the report prints no CPU figure for it, and no warning is drawn from its CPU figures either.
+ */
+export const MIN_WALL_FOR_CPU_MS = 40;
+
 /** Fields of /proc/<pid>/stat counted from 1, after the `(comm)` field. */
 const STAT_FIELD = { PPID: 4, UTIME: 14, STIME: 15, CUTIME: 16, CSTIME: 17 } as const;
 

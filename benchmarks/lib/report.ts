@@ -6,13 +6,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chartSvg } from './chart';
+import { MIN_WALL_FOR_CPU_MS } from './measure';
 import type { JobResult, Results } from './results';
 import { markdownTable, num, textTable, type Align } from './table';
 import { microMarkdown, microText } from '../micro';
 import { PYTHON_STRATEGIES, STRATEGIES } from '../strategies';
 
-/** Below this wall time the CPU clock (10 ms ticks in /proc) is too coarse for a CPU-use figure. */
-const MIN_WALL_FOR_CPU_MS = 40;
 /** A 1-minute load average from which the report warns that other work competed for the cores. */
 const LOADED = 0.5;
 
@@ -64,7 +63,7 @@ function metaLines(results: Results): string[] {
   const workers = Object.entries(m.workers).map(([set, n], i) => `${n}${i === 0 ? ' workers' : ''} for ${set}`).join(', ');
   const load = m.loadAverage[0] >= LOADED ? [`Load average ${m.loadAverage[0].toFixed(2)} when the run started: other processes competed for the ${m.cpus} cores, so the numbers are noisier than on an idle machine.`] : [];
   return [
-    `${m.date} · Node ${m.node} · ${m.python ?? 'no CPython rows'} · ${m.cpus} × ${m.cpuModel}${m.quick ? ' · --quick' : ''}`,
+    `${m.date} · Node ${m.node} · ${m.python ?? 'no CPython rows'} · ${m.cpus} × ${m.cpuModel}${m.quick ? ' · --quick' : ''}${m.library ? ` · ${m.library}` : ''}`,
     ...(workers ? [`Pools: ${workers}; pools started and warmed before timing; best of ${results.results[0]?.reps ?? 1} interleaved run(s).`] : []),
     ...(results.results.length ? [
       `Speedup = serial wall time / wall time (CPython rows: against CPython serial, which runs smaller CPU sizes).`,

@@ -60,6 +60,8 @@ export interface Meta {
   readonly durationMs: number;
   /** os.loadavg() when the run started (1, 5, 15 minutes). */
   readonly loadAverage: readonly number[];
+  /** Which copy of threadkit ran: compiled, or lib/ through tsx (lib/threadkit.ts). */
+  readonly library: string;
 }
 
 export interface WorkloadInfo {

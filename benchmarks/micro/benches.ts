@@ -22,6 +22,7 @@ import { SHUTDOWN_LIMIT_MS, within } from '../lib/within';
 import type { MicroSizes } from './sizes';
 import { PROCESS_MICRO } from './process';
 import { shmMicro } from './shm';
+import { THREAD_START } from './thread-start';
 
 /** What a benchmark gets: sizes, pool size, and the CPython numbers measured before it. */
 export interface MicroContext {
@@ -45,13 +46,13 @@ const WORKERPOOL_TRIVIAL = path.resolve(__dirname, '../peers/workerpool-trivial.
 const PISCINA_TASKS = path.resolve(__dirname, '../peers/piscina-tasks.cjs');
 const CEILING = path.resolve(__dirname, '../peers/ceiling.cjs');
 /** Longest any single cross-thread wait may take before the benchmark gives up (ms). */
-const WAIT_LIMIT_MS = 30_000;
+export const WAIT_LIMIT_MS = 30_000;
 
 /** Longest one row's measurement may take before it counts as hung. */
 const ROW_LIMIT_MS = 180_000;
 
 /** One row: runs `measure`, or records why it could not (an error, or no answer in ROW_LIMIT_MS). */
-async function row(bench: string, impl: string, isThreadkit: boolean, measure: () => Promise<number | null> | number | null, note?: string): Promise<MicroRow> {
+export async function row(bench: string, impl: string, isThreadkit: boolean, measure: () => Promise<number | null> | number | null, note?: string): Promise<MicroRow> {
   try {
     const value = await within(Promise.resolve().then(measure), ROW_LIMIT_MS, `${impl} (${bench})`);
     return { bench, impl, threadkit: isThreadkit, value, ...(note ? { note } : {}) };
@@ -61,7 +62,7 @@ async function row(bench: string, impl: string, isThreadkit: boolean, measure: (
 }
 
 /** A CPython row from micro.py's output (`field` of benchmark `name`). */
-function py(ctx: MicroContext, bench: string, impl: string, name: string, field: string): Promise<MicroRow> | null {
+export function py(ctx: MicroContext, bench: string, impl: string, name: string, field: string): Promise<MicroRow> | null {
   if (!ctx.python) return null;
   return row(bench, impl, false, () => {
     const value = ctx.python?.[name]?.[field];
@@ -71,7 +72,7 @@ function py(ctx: MicroContext, bench: string, impl: string, name: string, field:
 }
 
 /** Rows are built lazily so that each measurement starts only after the previous one ended. */
-function sequence(...makers: Array<() => Promise<MicroRow> | null>): Promise<MicroRow[]> {
+export function sequence(...makers: Array<() => Promise<MicroRow> | null>): Promise<MicroRow[]> {
   return (async () => {
     const out: MicroRow[] = [];
     for (const make of makers) {
@@ -82,7 +83,7 @@ function sequence(...makers: Array<() => Promise<MicroRow> | null>): Promise<Mic
   })();
 }
 
-function waitOk(ok: boolean, what: string): void {
+export function waitOk(ok: boolean, what: string): void {
   if (!ok) throw new Error(`${what} timed out after ${WAIT_LIMIT_MS} ms`);
 }
 
@@ -118,12 +119,6 @@ async function inFlight(executor: Executor, n: number): Promise<number> {
   return n / ((performance.now() - t0) / 1000);
 }
 
-async function oneAtATime(executor: Executor, n: number): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await executor.submit(inc, i).result();
-  return ((performance.now() - t0) * 1000) / n;
-}
-
 interface Peer {
   run(x: number): Promise<number>;
   close(): Promise<void>;
@@ -156,10 +151,86 @@ async function peerInFlight(peer: Peer, n: number): Promise<number> {
   return n / ((performance.now() - t0) / 1000);
 }
 
-async function peerOneAtATime(peer: Peer, n: number): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await peer.run(i);
-  return ((performance.now() - t0) * 1000) / n;
+// ── one task at a time ───────────────────────────────────────────────────────────────────────
+
+/** One contender of a latency benchmark: runs one trivial task and resolves when it is back. */
+interface LatencySide {
+  readonly impl: string;
+  readonly threadkit: boolean;
+  one(i: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** Rounds of a latency session: each side runs latencyTasks / LATENCY_ROUNDS tasks per round. */
+const LATENCY_ROUNDS = 10;
+
+/**
+ * The round trip of one task at a time, every side measured in the same interleaved rounds (the
+ * order rotating) and the median round kept: a round trip is tens of microseconds, which other work
+ * on a shared machine changes from one second to the next, so sides measured one after the other
+ * are not comparable; measured in the same rounds, their ratios are.
+ */
+async function latencySession(bench: string, ctx: MicroContext, open: Array<() => Promise<LatencySide>>): Promise<MicroRow[]> {
+  const sides: LatencySide[] = [];
+  const opened: Array<{ impl: string; threadkit: boolean; error: string }> = [];
+  for (const make of open) {
+    try {
+      const side = await make();
+      // Warm: every worker started, then enough round trips for the JIT.
+      await Promise.all(Array.from({ length: ctx.workers }, (_, i) => side.one(i)));
+      for (let i = 0; i < 200; i++) await side.one(i);
+      sides.push(side);
+    } catch (error) {
+      opened.push({ impl: `side ${opened.length + sides.length + 1}`, threadkit: false, error: reason(error) });
+    }
+  }
+  const perRound = Math.max(1, Math.floor(ctx.sizes.latencyTasks / LATENCY_ROUNDS));
+  const times = sides.map(() => [] as number[]);
+  const rows: MicroRow[] = [];
+  try {
+    for (let round = 0; round < LATENCY_ROUNDS; round++) {
+      for (let k = 0; k < sides.length; k++) {
+        const i = (k + round) % sides.length;
+        const t0 = performance.now();
+        await within((async () => {
+          for (let n = 0; n < perRound; n++) await sides[i].one(n);
+        })(), ROW_LIMIT_MS, `${sides[i].impl} (${bench})`);
+        times[i].push(((performance.now() - t0) * 1000) / perRound);
+      }
+    }
+    sides.forEach((side, i) => rows.push({ bench, impl: side.impl, threadkit: side.threadkit, value: median(times[i]), note: `median of ${LATENCY_ROUNDS} interleaved rounds` }));
+  } catch (error) {
+    rows.push({ bench, impl: sides[0]?.impl ?? bench, threadkit: true, value: null, error: reason(error) });
+  } finally {
+    for (const side of sides) await within(side.close(), SHUTDOWN_LIMIT_MS, `${side.impl} shutdown`).catch(warn);
+  }
+  for (const failed of opened) rows.push({ bench, impl: failed.impl, threadkit: failed.threadkit, value: null, error: failed.error });
+  return rows;
+}
+
+async function executorLatencySide(kind: Kind, workers: number): Promise<LatencySide> {
+  const { ThreadPoolExecutor, ProcessPoolExecutor } = await futures();
+  const executor = kind === 'threads' ? new ThreadPoolExecutor({ maxWorkers: workers }) : new ProcessPoolExecutor({ maxWorkers: workers });
+  return {
+    impl: kind === 'threads' ? 'threadkit ThreadPoolExecutor' : 'threadkit ProcessPoolExecutor',
+    threadkit: true,
+    one: (i) => executor.submit(inc, i).result(),
+    close: () => executor.shutdown({ wait: true }),
+  };
+}
+
+async function peerLatencySide(name: 'piscina' | 'workerpool' | 'tinypool', workers: number): Promise<LatencySide> {
+  if (name === 'piscina') {
+    const pool = new Piscina({ filename: TRIVIAL_WORKER, minThreads: workers, maxThreads: workers, execArgv: [] });
+    return { impl: 'piscina (raw)', threadkit: false, one: (x) => pool.run(x), close: () => pool.destroy() };
+  }
+  if (name === 'workerpool') {
+    const pool = workerpool.pool(WORKERPOOL_TRIVIAL, { minWorkers: workers, maxWorkers: workers, workerType: 'thread', workerThreadOpts: { execArgv: [] } });
+    return { impl: 'workerpool', threadkit: false, one: (x) => pool.exec('inc', [x]) as unknown as Promise<number>, close: async () => void (await pool.terminate()) };
+  }
+  const { Tinypool } = await import('tinypool');
+  const pool = new Tinypool({ filename: TRIVIAL_WORKER, minThreads: workers, maxThreads: workers, execArgv: [] });
+  return { impl: 'tinypool', threadkit: false, one: (x) => pool.run(x), close: () => pool.destroy() };
 }
 
 // ── CPU-bound speedup ────────────────────────────────────────────────────────────────────────
@@ -400,35 +471,7 @@ export const MICRO: readonly MicroDef[] = [
       () => py(ctx, 'contended', 'CPython threading.Lock', 'contended', 'nsPerIncrement'),
     ),
   },
-  {
-    id: 'thread-warm', title: 'Thread start→join, warm (a finished Thread left a worker)', unit: 'ms', better: 'lower', goal: { op: '≤', value: 1 }, python: ['thread'],
-    run: (ctx) => sequence(
-      () => row('thread-warm', 'threadkit Thread', true, async () => {
-        const { Thread } = await threading();
-        const times: number[] = [];
-        for (let i = 0; i < ctx.sizes.threadStarts + 1; i++) {
-          const t0 = performance.now();
-          const thread = new Thread({ target: () => undefined });
-          thread.start();
-          waitOk(await thread.join(WAIT_LIMIT_MS), 'join');
-          if (i > 0) times.push(performance.now() - t0); // the first one is cold
-        }
-        return median(times);
-      }, 'median'),
-      () => py(ctx, 'thread-warm', 'CPython threading.Thread', 'thread', 'warmMs'),
-    ),
-  },
-  {
-    id: 'thread-cold', title: 'Thread start→join, cold (first thread of a fresh process)', unit: 'ms', better: 'lower', python: ['thread'],
-    run: (ctx) => sequence(
-      () => row('thread-cold', 'threadkit Thread', true, async () => {
-        const times: number[] = [];
-        for (let i = 0; i < ctx.sizes.coldStarts; i++) times.push((await ctx.child(['cold-thread'])).coldMs);
-        return median(times);
-      }, `median of ${ctx.sizes.coldStarts} processes`),
-      () => py(ctx, 'thread-cold', 'CPython threading.Thread', 'thread', 'coldMs'),
-    ),
-  },
+  ...THREAD_START,
   {
     id: 'tpe-throughput', title: 'thread pool: trivial tasks, all in flight', unit: 'tasks/s', better: 'higher', goal: { op: '≥', value: 60_000 }, python: ['tpe'],
     run: (ctx) => sequence(
@@ -470,20 +513,22 @@ export const MICRO: readonly MicroDef[] = [
   },
   {
     id: 'latency-threads', title: 'thread pool: one trivial task at a time (round trip)', unit: 'µs', better: 'lower', python: ['latency'],
-    run: (ctx) => sequence(
-      () => row('latency-threads', 'threadkit ThreadPoolExecutor', true, () => withExecutor('threads', ctx.workers, (e) => oneAtATime(e, ctx.sizes.latencyTasks))),
-      () => row('latency-threads', 'piscina (raw)', false, () => withPeer('piscina', ctx.workers, (p) => peerOneAtATime(p, ctx.sizes.latencyTasks))),
-      () => row('latency-threads', 'workerpool', false, () => withPeer('workerpool', ctx.workers, (p) => peerOneAtATime(p, ctx.sizes.latencyTasks))),
-      () => row('latency-threads', 'tinypool', false, () => withPeer('tinypool', ctx.workers, (p) => peerOneAtATime(p, ctx.sizes.latencyTasks))),
-      () => py(ctx, 'latency-threads', 'CPython ThreadPoolExecutor', 'latency', 'threadsUs'),
-    ),
+    run: async (ctx) => [
+      ...(await latencySession('latency-threads', ctx, [
+        () => executorLatencySide('threads', ctx.workers),
+        () => peerLatencySide('piscina', ctx.workers),
+        () => peerLatencySide('workerpool', ctx.workers),
+        () => peerLatencySide('tinypool', ctx.workers),
+      ])),
+      ...(await sequence(() => py(ctx, 'latency-threads', 'CPython ThreadPoolExecutor', 'latency', 'threadsUs'))),
+    ],
   },
   {
     id: 'latency-processes', title: 'process pool: one trivial task at a time (round trip)', unit: 'µs', better: 'lower', python: ['latency'],
-    run: (ctx) => sequence(
-      () => row('latency-processes', 'threadkit ProcessPoolExecutor', true, () => withExecutor('processes', ctx.workers, (e) => oneAtATime(e, ctx.sizes.latencyTasks))),
-      () => py(ctx, 'latency-processes', 'CPython ProcessPoolExecutor', 'latency', 'processesUs'),
-    ),
+    run: async (ctx) => [
+      ...(await latencySession('latency-processes', ctx, [() => executorLatencySide('processes', ctx.workers)])),
+      ...(await sequence(() => py(ctx, 'latency-processes', 'CPython ProcessPoolExecutor', 'latency', 'processesUs'))),
+    ],
   },
   {
     id: 'cpu-threads', title: 'CPU-bound speedup over serial, thread pool', unit: '×', better: 'higher', goal: { op: '≥', value: 1.9 }, python: ['cpu'],

@@ -2,7 +2,6 @@
  * Measurements that need a fresh process, run as `tsx benchmarks/micro/child.ts <mode> [n]`; each
  * prints one JSON object on stdout.
  *
- *   cold-thread           start→join of the first Thread of a process (no warm worker exists yet)
  *   memory-tpe <n>        peak RSS while n trivial tasks are queued on a ThreadPoolExecutor
  *   memory-piscina <n>    the same on raw piscina
  *
@@ -13,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Piscina from 'piscina';
-import { futures, threading } from '../lib/threadkit';
+import { futures } from '../lib/threadkit';
 
 function rssMb(field: 'VmHWM' | 'VmRSS'): number {
   try {
@@ -23,15 +22,6 @@ function rssMb(field: 'VmHWM' | 'VmRSS'): number {
     // not Linux: fall through to what Node knows
   }
   return process.memoryUsage.rss() / 1024 / 1024;
-}
-
-async function coldThread(): Promise<unknown> {
-  const { Thread } = await threading();
-  const t0 = performance.now();
-  const thread = new Thread({ target: () => undefined });
-  thread.start();
-  await thread.join();
-  return { coldMs: performance.now() - t0 };
 }
 
 async function memoryTpe(n: number): Promise<unknown> {
@@ -68,8 +58,8 @@ async function memoryPiscina(n: number): Promise<unknown> {
 async function main(): Promise<void> {
   const [mode, count] = process.argv.slice(2);
   const n = Number(count ?? 100_000);
-  const run = { 'cold-thread': coldThread, 'memory-tpe': () => memoryTpe(n), 'memory-piscina': () => memoryPiscina(n) }[mode];
-  if (!run) throw new TypeError(`expected a mode of cold-thread, memory-tpe or memory-piscina, got ${JSON.stringify(mode)}`);
+  const run = { 'memory-tpe': () => memoryTpe(n), 'memory-piscina': () => memoryPiscina(n) }[mode];
+  if (!run) throw new TypeError(`expected a mode of memory-tpe or memory-piscina, got ${JSON.stringify(mode)}`);
   process.stdout.write(`${JSON.stringify(await run())}\n`);
 }
 

@@ -11,7 +11,7 @@ import { Progress } from '../lib/progress';
 import { pythonVersion, runPython } from '../lib/python';
 import type { MicroBench, MicroRow } from '../lib/results';
 import { markdownTable, num, textTable, type Align } from '../lib/table';
-import { reason } from '../lib/threadkit';
+import { reason, useCompiledLibrary } from '../lib/threadkit';
 import { MICRO, runChild, warnings } from './benches';
 import { microSizes } from './sizes';
 
@@ -125,6 +125,7 @@ if (require.main === module) {
   // Alone: the same flags as main.ts; prints the table and nothing else.
   void (async () => {
     const options = parseArgs(process.argv.slice(2));
+    await useCompiledLibrary(!options.quick);
     const ids = options.only.filter((n) => MICRO_NAMES.includes(n));
     const progress = new Progress(microSteps(ids.length ? ids : MICRO_NAMES, options));
     const benches = await runMicro(ids, options, progress);

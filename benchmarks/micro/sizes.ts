@@ -19,7 +19,7 @@ export interface MicroSizes {
 }
 
 const FULL: MicroSizes = {
-  lockOps: 2_000_000, asyncLockOps: 200_000, pingPongs: 20_000, increments: 1_000_000, threadStarts: 200, coldStarts: 3,
+  lockOps: 2_000_000, asyncLockOps: 200_000, pingPongs: 20_000, increments: 1_000_000, threadStarts: 200, coldStarts: 7,
   threadTasks: 20_000, processTasks: 10_000, mapItems: 200_000, latencyTasks: 2_000,
   fib: 33, pyFib: 27, cpuTasks: 8, cpuRounds: 9, memoryTasks: 100_000,
 };

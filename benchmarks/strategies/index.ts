@@ -3,8 +3,12 @@
  *
  * Every strategy runs the same task functions (workloads/tasks.ts). Pools are opened once per
  * workload set with `workers` workers and warmed up (every worker started and the task module
- * loaded) before anything is timed: the benchmark measures running tasks, not starting pools —
- * except "thread per task", whose whole point is starting a thread for each task.
+ * loaded) before anything is timed: the benchmark measures running tasks, not starting pools.
+ * "Thread per task" is measured the same way: before each timed run, as many threads as the run
+ * starts have run and left their workers warm (`warmThreads`), so each new Thread finds one — what a
+ * program that starts threads now and then gets. "Thread per task, cold" is the other end: no warm
+ * worker at all (`warmThreads({ max: 0 })`), every Thread starts a new Worker, as the first threads
+ * of a program do.
  */
 import * as path from 'node:path';
 import Piscina from 'piscina';
@@ -15,6 +19,8 @@ import { TASKS_PATH, futures, pool, targets, threading, type Targets } from '../
 
 /** What a strategy opened: it runs task lists until closed. */
 export interface Runner {
+  /** Untimed, before each timed run: puts the strategy in the state its run is measured in. */
+  prepare?(task: TaskName, args: readonly unknown[]): Promise<void>;
   /** Runs `task` once per argument; resolves to the results in argument order. */
   run(task: TaskName, args: readonly unknown[]): Promise<number[]>;
   close(): Promise<void>;
@@ -83,26 +89,48 @@ const asyncMain: Strategy = {
   },
 };
 
-const threadPerTask: Strategy = {
-  id: 'thread', label: 'Thread per task', family: 'threadkit',
-  description: 'threadkit: a new Thread for each task, all started, then joined',
-  pooled: false,
-  async open() {
-    const { Thread } = await threading();
-    const { fromModule } = await targets();
-    const target = fromModule(TASKS_PATH, 'intoSlot');
-    return {
-      async run(task, args) {
+/** The warm pool's defaults, restored when a Thread strategy closes. */
+const WARM_DEFAULTS = { idleTimeout: 5_000, max: 8 };
+
+/** A new Thread per task, all started, then joined; `warm`: each finds a worker left warm (see the header). */
+function threadPerTask(warm: boolean): Strategy {
+  return {
+    id: warm ? 'thread' : 'thread-cold',
+    label: warm ? 'Thread per task' : 'Thread per task, cold',
+    family: 'threadkit',
+    description: warm
+      ? 'threadkit: a new Thread for each task, all started, then joined; each finds a worker a finished Thread left warm'
+      : 'threadkit: a new Thread for each task, with no warm worker: every Thread starts a new Worker (a program\'s first threads)',
+    pooled: false,
+    async open() {
+      const { Thread, warmThreads } = await threading();
+      const { fromModule } = await targets();
+      const target = fromModule(TASKS_PATH, 'intoSlot');
+      const runThreads = async (task: TaskName, args: readonly unknown[]): Promise<number[]> => {
         const results = new Float64Array(new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT * args.length));
         const threads = args.map((arg, slot) => new Thread({ target, args: [results, slot, task, arg] }));
         for (const thread of threads) thread.start();
         await Promise.all(threads.map((thread) => thread.join()));
         return Array.from(results);
-      },
-      async close() {},
-    };
-  },
-};
+      };
+      return {
+        async prepare(_task, args) {
+          if (!warm) {
+            warmThreads({ max: 0 });
+            return;
+          }
+          // As many warm workers as the run starts threads, each with the task module loaded.
+          warmThreads({ max: Math.max(WARM_DEFAULTS.max, args.length), idleTimeout: Infinity });
+          await runThreads('timer', args.map(() => 0));
+        },
+        run: runThreads,
+        async close() {
+          warmThreads(WARM_DEFAULTS);
+        },
+      };
+    },
+  };
+}
 
 function executorRunner(executor: Executor, fromModule: Targets['fromModule']): Runner {
   return {
@@ -185,7 +213,7 @@ const workerPool: Strategy = {
 };
 
 /** Every Node strategy, in report order. */
-export const STRATEGIES: readonly Strategy[] = [serial, asyncMain, threadPerTask, threadPool, processPool, mpPool, piscina, workerPool];
+export const STRATEGIES: readonly Strategy[] = [serial, asyncMain, threadPerTask(true), threadPerTask(false), threadPool, processPool, mpPool, piscina, workerPool];
 
 /** The CPython strategies (run by benchmarks/python/workloads.py), in report order. */
 export const PYTHON_STRATEGIES: readonly Pick<Strategy, 'id' | 'label' | 'family' | 'description'>[] = [

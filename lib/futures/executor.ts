@@ -2,35 +2,37 @@
  * Executor: the abstract base of ThreadPoolExecutor and ProcessPoolExecutor, as Python's
  * `concurrent.futures.Executor`.
  *
- * The base owns everything both executors share: argument and target encoding (a bad target or
- * argument is a TypeError from `submit`, and nothing is queued), the pending queue with
- * Python-style cancellation, batch sizing, `map` (chunks, timeout, lazy bounded read-ahead), and
- * the shutdown and broken-pool logic. A subclass supplies only the worker transport.
+ * The base owns what every executor shares: argument and target encoding (a bad target or argument
+ * is a TypeError from `submit`, and nothing is queued), the queue with Python-style cancellation
+ * (`internal/executor/job-queue.ts`), `map` (chunks, timeout, lazy bounded read-ahead), and
+ * shutdown. A subclass supplies the workers.
  *
  * ## Extension interface (what a subclass implements and calls)
  *
- * Life of a work item: `submit()` encodes it and puts it in the base's pending queue (its future is
- * PENDING and can be cancelled). When work is waiting, the base calls the subclass's
- * {@link Executor._onWork}; the subclass, for each worker that can take work now (starting
- * workers lazily, at most `_maxWorkers`), calls {@link Executor._takeBatch}, which removes a batch
- * of items from the queue and marks their futures RUNNING (cancelled ones are dropped). It sends
- * the batch (`packBatch()` from `internal/executor/work-item` gives the wire form; the worker side
- * runs it with `runItem()` from `internal/executor/run-item`), and reports back, for every item it
- * took, exactly one of:
+ * The work waits in `_jobs`, the base's {@link JobQueue} of {@link WorkItem}s. A pool of workers
+ * hands it to the scheduling core (`new Scheduler(kind, this._jobs, …)`, as ThreadPoolExecutor and
+ * ProcessPoolExecutor do), which takes, reports, requeues and breaks through it. An executor whose
+ * workers are elsewhere may instead call the queue's methods through the protected ones below.
  *
- * - {@link Executor._complete}`(item, outcome)` — the worker's `EncodedOutcome` (the base decodes
- *   the value or error and settles the future);
+ * Life of a work item: `submit()` encodes it and queues it (its future is PENDING and can be
+ * cancelled). When work is waiting, the base calls the subclass's {@link Executor._onWork}; the
+ * subclass, for each worker that can take work now, calls {@link Executor._takeBatch}`(max)`, which
+ * removes up to `max` items from the queue and marks their futures RUNNING (cancelled ones are
+ * dropped), sends them (`packBatch()` of `internal/executor/batch` gives the wire form; the worker
+ * side runs it with `runItem()` of `internal/executor/run-item`), and reports back, for every item
+ * it took, exactly one of:
+ *
+ * - {@link Executor._complete}`(item, outcome)` — the worker's `EncodedOutcome` (decoded here,
+ *   once, and the future settled);
  * - {@link Executor._fail}`(item, error)` — any error of the main side's choosing, e.g.
  *   `this._brokenError('… died while running the task (exit code 3)')` for the item a dead worker
  *   was running, or a TypeError for a result that could not be sent back;
  * - {@link Executor._requeue}`(items)` — items a dead worker had not started: they go back to the
  *   front of the queue (still RUNNING, so they are not cancellable) and are handed out again.
  *
- * After reporting, when a worker is free again the subclass calls `_takeBatch()` again itself (the
- * base only calls `_onWork` when new work arrives). An initializer that throws is reported with
- * {@link Executor._break}`(message, cause?)`: the executor becomes broken (pending futures fail with the
- * Broken error, `submit` throws it); the subclass still reports the items it holds (usually
- * `_fail(item, this._brokenError(message))`).
+ * An initializer that throws is reported with {@link Executor._break}`(message, cause)`: the executor
+ * becomes broken (queued futures fail with the Broken error whose cause is `cause`, `submit` throws
+ * it); the subclass still reports the items it holds.
  *
  * Once `shutdown()` was called (or the executor broke) and every taken item has been reported,
  * the base calls {@link Executor._stopWorkers} exactly once; it must end every worker and resolve
@@ -38,27 +40,28 @@
  *
  * Constructor: `super({ maxWorkers, defaultMaxWorkers, initializer, initargs, crossProcess,
  * BrokenError })` validates and encodes the common options; the subclass reads `_maxWorkers` and
- * `_initializer` (`{ target, args }` encoded, or undefined). State queries for the subclass:
- * `_pendingCount()`, `_inFlightCount()`, `_isShutdown()`, `_isBroken()`.
+ * `_initializer` (`{ target, args }` encoded, or undefined).
  *
- * Invariant: every item `_takeBatch` returned is reported exactly once (complete, fail or
- * requeue); the base counts items in flight by it, and shutdown waits for that count to reach 0.
+ * Invariant: every item taken is reported exactly once (complete, fail or requeue); the queue
+ * counts items in flight by it, and shutdown waits for that count to reach 0.
  */
 import { inspect } from 'node:util';
 import { BrokenExecutorError, RuntimeError } from '../errors';
 import type { Target } from '../target';
 import { encodeArgs, type EncodedOutcome, type EncodedTarget } from '../internal/transport';
-import { captureCallSite, withCallSite, type CallSite } from '../internal/transport/call-site';
-import { decodeOutcome, encodeInitializer, TargetCache } from '../internal/executor/encoding';
-import { PendingQueue } from '../internal/executor/pending-queue';
-import type { WorkItem } from '../internal/executor/work-item';
+import { captureCallSite, type CallSite } from '../internal/transport/call-site';
+import { encodeInitializer, TargetCache } from '../internal/executor/encoding';
+import { JobQueue } from '../internal/executor/job-queue';
+import type { Job } from '../internal/executor/batch';
 import type { WireInitializer } from '../internal/executor/run-item';
 import { MapIterator } from '../internal/executor/map';
-import { booleanOption, optionsObject, positiveInteger } from '../internal/executor/options';
-import { checkTimeout } from '../internal/shm/deadline';
-import { CANCELLED, Future, kNotifyOnCancel } from './future';
+import { booleanOption, checkTimeout, optionsObject, positiveInteger } from '../internal/validate';
+import { CANCELLED_AND_NOTIFIED, Future, kNotifyOnCancel } from './future';
 
-export type { WorkItem } from '../internal/executor/work-item';
+/** One submitted task, as the executor holds it: the job and the future its outcome settles. */
+export interface WorkItem extends Job {
+  readonly future: Future<any>;
+}
 
 /** Options of {@link Executor.map}. */
 export interface MapOptions {
@@ -104,16 +107,6 @@ export interface ExecutorConfig {
   readonly BrokenError: new (message?: string, options?: ErrorOptions) => BrokenExecutorError;
 }
 
-/** Upper bound of a batch taken by `_takeBatch()` without an explicit limit. */
-export const DEFAULT_BATCH_LIMIT = 256;
-
-/**
- * A batch takes 1/(4 × maxWorkers) of the queue: with many small tasks batches stay large (one
- * message per batch), while with few tasks most of them stay queued, where they can be cancelled
- * and go to whichever worker frees up first.
- */
-const BATCH_SHARE_DIVISOR = 4;
-
 /**
  * Runs tasks on a pool of workers and returns a {@link Future} for each.
  *
@@ -132,40 +125,31 @@ const BATCH_SHARE_DIVISOR = 4;
  *   RuntimeError after `shutdown`; the executor's BrokenExecutorError subclass once it is broken.
  */
 export abstract class Executor {
-  /** Tasks no worker has taken yet. */
-  readonly #pending = new PendingQueue();
-  /** Items taken by `_takeBatch` and not yet reported. Invariant: ≥ 0. */
-  #inFlight = 0;
-  #scheduled = false;
-  #shutdown = false;
-  /** The broken message once an initializer failed. */
-  #broken: string | undefined;
-  #brokenCause: unknown;
-  /** Set once `_stopWorkers` has been called. */
-  #stopped: Promise<void> | undefined;
-  #resolveStopped: (() => void) | undefined;
-  #rejectStopped: ((error: unknown) => void) | undefined;
-  readonly #whenStopped: Promise<void>;
   readonly #crossProcess: boolean;
   readonly #BrokenError: new (message?: string, options?: ErrorOptions) => BrokenExecutorError;
   readonly #targets = new TargetCache();
+  #shutdown = false;
 
   /** Maximum number of workers (validated positive integer). */
   protected readonly _maxWorkers: number;
   /** The encoded initializer and its arguments, run once by each worker before its first task. */
   protected readonly _initializer: WireInitializer | undefined;
+  /** The queue of submitted work (see the extension interface above). */
+  protected readonly _jobs: JobQueue<WorkItem>;
 
   protected constructor(config: ExecutorConfig) {
     this._maxWorkers = positiveInteger(config.maxWorkers, 'maxWorkers', config.defaultMaxWorkers);
     this.#crossProcess = config.crossProcess;
     this.#BrokenError = config.BrokenError;
     this._initializer = encodeInitializer(config.initializer, config.initargs, config.crossProcess);
-    this.#whenStopped = new Promise<void>((resolve, reject) => {
-      this.#resolveStopped = resolve;
-      this.#rejectStopped = reject;
+    this._jobs = new JobQueue<WorkItem>({
+      start: startItem,
+      cancelled: (item) => item.future.cancelled(),
+      settle: settleItem,
+      onWork: () => this._onWork(),
+      stopWorkers: () => this._stopWorkers(),
+      brokenError: (message, cause) => this._brokenError(message, cause),
     });
-    // shutdown({ wait: false }) never awaits it: a failure there must not be an unhandled rejection.
-    this.#whenStopped.catch(() => {});
   }
 
   /**
@@ -227,18 +211,13 @@ export abstract class Executor {
       // current synchronous stretch. Hand it out now, so that `shutdown({ cancelFutures: true })`
       // right after a burst of submits still runs the tasks free workers would have started
       // (CPython test_cancel_futures: some cancelled, some finished).
-      if (this.#broken === undefined && this.#pending.size > 0) this._onWork();
+      this._jobs.flush();
       // Items put back after a worker died are RUNNING and cannot be cancelled: they stay queued.
-      const keep: WorkItem[] = [];
-      for (const item of this.#pending.drain()) {
-        if (!item.future.cancel()) keep.push(item);
-        else notifyCancelled(item);
-      }
-      this.#pending.unshift(keep);
+      this._jobs.cancelQueued((item) => item.future.cancel());
     }
     this.#shutdown = true;
-    this.#maybeStop();
-    if (wait) await this.#whenStopped;
+    const stopped = this._jobs.close();
+    if (wait) await stopped;
   }
 
   /** `await using executor = …`: `shutdown({ wait: true })`. */
@@ -247,15 +226,15 @@ export abstract class Executor {
   }
 
   [inspect.custom](): string {
-    const state = this.#broken !== undefined ? ' broken' : this.#shutdown ? ' shutdown' : '';
-    return `<${this.constructor.name}${state} maxWorkers=${this._maxWorkers} pending=${this.#pending.size} running=${this.#inFlight}>`;
+    const state = this._jobs.brokenError() !== undefined ? ' broken' : this.#shutdown ? ' shutdown' : '';
+    return `<${this.constructor.name}${state} maxWorkers=${this._maxWorkers} pending=${this._jobs.size} running=${this._jobs.inFlight}${this._inspectWorkers()}>`;
   }
 
   // ───────────────────────────── extension interface ─────────────────────────────
 
   /**
    * Called (at most once per microtask) when work is waiting in the queue and the executor is not
-   * broken. Take work with `_takeBatch()` for every worker that can run it now.
+   * broken. Take work for every worker that can run it now.
    */
   protected abstract _onWork(): void;
 
@@ -265,74 +244,53 @@ export abstract class Executor {
    */
   protected abstract _stopWorkers(): Promise<void>;
 
+  /** What `inspect` adds about the workers, e.g. ` batching` while the work runs fast. */
+  protected _inspectWorkers(): string {
+    return '';
+  }
+
   /**
-   * Removes a batch from the front of the queue for one worker and marks its futures RUNNING.
-   * The size is a fair share of the queue (`ceil(queued / (4 × maxWorkers))`, so idle workers get
-   * work too and `cancelFutures` still finds most tasks queued), between 1 and `limit`. Empty when nothing is queued or the
-   * executor is broken.
+   * Removes up to `max` items from the front of the queue and marks their futures RUNNING
+   * (cancelled items are dropped and do not count). Empty when nothing is queued or the executor
+   * is broken. How many a worker takes is the caller's decision (the scheduling core's, for pools).
    */
-  protected _takeBatch(limit = DEFAULT_BATCH_LIMIT): WorkItem[] {
-    if (this.#broken !== undefined || this.#pending.size === 0) return [];
-    const share = Math.ceil(this.#pending.size / (BATCH_SHARE_DIVISOR * this._maxWorkers));
-    const items = this.#pending.take(Math.max(1, Math.min(limit, share)));
-    this.#inFlight += items.length;
-    if (items.length === 0) this.#maybeStop();
-    return items;
+  protected _takeBatch(max: number): WorkItem[] {
+    return this._jobs.take(max);
   }
 
   /** Number of queued items (cancelled ones included until they are dropped). */
   protected _pendingCount(): number {
-    return this.#pending.size;
+    return this._jobs.size;
   }
 
   /** Number of items taken and not yet reported. */
   protected _inFlightCount(): number {
-    return this.#inFlight;
+    return this._jobs.inFlight;
   }
 
   /** True once the executor is broken (`_break` was called). */
   protected _isBroken(): boolean {
-    return this.#broken !== undefined;
-  }
-
-  /** True once `shutdown()` was called. */
-  protected _isShutdown(): boolean {
-    return this.#shutdown;
+    return this._jobs.brokenError() !== undefined;
   }
 
   /** Settles a taken item from the worker's outcome (decoding the value or error in this realm). */
   protected _complete(item: WorkItem, outcome: EncodedOutcome): void {
-    const { ok, value } = decodeOutcome(outcome);
-    this.#settle(item, ok, ok ? value : withCallSite(value, item.site));
+    this._jobs.complete(item, outcome);
   }
 
   /** Fails a taken item with `error`. */
   protected _fail(item: WorkItem, error: unknown): void {
-    this.#settle(item, false, error);
+    this._jobs.fail(item, error);
   }
 
   /** Puts taken items that never started back at the front of the queue, in order. */
   protected _requeue(items: readonly WorkItem[]): void {
-    if (items.length === 0) return;
-    this.#inFlight -= items.length;
-    if (this.#broken !== undefined) {
-      for (const item of items) if (!item.future.done()) item.future.setException(this._brokenError(this.#broken, this.#brokenCause));
-      this.#maybeStop();
-      return;
-    }
-    this.#pending.unshift(items);
-    this.#schedule();
+    this._jobs.requeue(items);
   }
 
-  /** Marks the executor broken (an initializer failed) and fails every queued task. */
+  /** Marks the executor broken and fails every queued task with the Broken error, whose cause is `cause`. */
   protected _break(message: string, cause?: unknown): void {
-    if (this.#broken !== undefined) return;
-    this.#broken = message;
-    this.#brokenCause = cause;
-    for (const item of this.#pending.drain()) {
-      if (!item.future.done()) item.future.setException(this._brokenError(message, cause));
-    }
-    this.#maybeStop();
+    this._jobs.break(message, cause);
   }
 
   /** The executor's Broken error class with `message` (and `cause`, e.g. the initializer's error). */
@@ -343,50 +301,34 @@ export abstract class Executor {
   // ───────────────────────────── internals ─────────────────────────────
 
   #checkOpen(hint = ''): void {
-    if (this.#broken !== undefined) throw this._brokenError(this.#broken, this.#brokenCause);
+    const broken = this._jobs.brokenError();
+    if (broken !== undefined) throw broken;
     if (this.#shutdown) throw new RuntimeError(`cannot schedule new futures after shutdown${hint}`);
   }
 
   #enqueue(target: EncodedTarget, args: unknown[], chunk: boolean, site: CallSite): Future<any> {
     const future = new Future<any>()[kNotifyOnCancel]();
-    this.#pending.push({ future, target, args, chunk, site });
-    this.#schedule();
+    this._jobs.push({ future, target, args, chunk, site });
     return future;
-  }
-
-  /** Calls `_onWork` once in the next microtask: a burst of `submit`s becomes one dispatch. */
-  #schedule(): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    queueMicrotask(() => {
-      this.#scheduled = false;
-      if (this.#broken === undefined && this.#pending.size > 0) this._onWork();
-    });
-  }
-
-  #settle(item: WorkItem, ok: boolean, value: unknown): void {
-    this.#inFlight--;
-    const future = item.future;
-    // A future can already be done if a subclass reports an item twice; the first report wins.
-    if (!future.done()) {
-      if (ok) future.setResult(value);
-      else future.setException(value);
-    }
-    if (this.#inFlight === 0) this.#maybeStop();
-  }
-
-  /** After shutdown or breakage, stops the workers once nothing taken or runnable is left. */
-  #maybeStop(): void {
-    if (this.#stopped !== undefined || (!this.#shutdown && this.#broken === undefined)) return;
-    if (this.#inFlight !== 0 || !this.#pending.onlyCancelled()) return;
-    this.#pending.drain().forEach(notifyCancelled);
-    this.#stopped = Promise.resolve()
-      .then(() => this._stopWorkers())
-      .then(this.#resolveStopped, this.#rejectStopped);
   }
 }
 
-/** Records that the executor saw a cancelled item's cancellation (CANCELLED → CANCELLED_AND_NOTIFIED). */
-function notifyCancelled(item: WorkItem): void {
-  if (item.future._state === CANCELLED) item.future.setRunningOrNotifyCancel();
+/**
+ * The queue's `start`: a PENDING item starts now (RUNNING); an item a dead worker put back is
+ * already RUNNING and runs again; a cancelled one is dropped (its cancellation notified), and so
+ * is one that is somehow already done.
+ */
+function startItem(item: WorkItem): boolean {
+  const future = item.future;
+  if (future.running()) return true;
+  if (future.done() && !future.cancelled()) return false;
+  return future._state !== CANCELLED_AND_NOTIFIED && future.setRunningOrNotifyCancel();
+}
+
+/** The queue's `settle`: the first report wins (a future failed by a broken executor stays failed). */
+function settleItem(item: WorkItem, ok: boolean, value: unknown): void {
+  const future = item.future;
+  if (future.done()) return;
+  if (ok) future.setResult(value);
+  else future.setException(value);
 }

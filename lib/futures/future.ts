@@ -26,7 +26,7 @@
  */
 import { inspect } from 'node:util';
 import { CancelledError, InvalidStateError, RuntimeError, TimeoutError } from '../errors';
-import { checkTimeout } from '../internal/shm/deadline';
+import { checkTimeout } from '../internal/validate';
 import { after } from '../internal/timer';
 
 /** Python's future states. */

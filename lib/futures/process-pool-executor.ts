@@ -1,14 +1,16 @@
 /**
  * ProcessPoolExecutor: Python's `concurrent.futures.ProcessPoolExecutor` over forked Node.js children.
+ *
+ * The scheduling is the scheduling core's (`internal/executor/scheduler.ts`), shared with the thread
+ * pool; the children are `internal/process-pool/process-lanes.ts`.
  */
 import * as os from 'node:os';
 import { BrokenProcessPoolError } from '../errors';
 import type { Target } from '../target';
-import { optionsObject, positiveInteger } from '../internal/executor/options';
-import type { WorkItem } from '../internal/executor/work-item';
-import { PoolCore } from '../internal/process-pool/pool-core';
-import { execArgvOption } from '../internal/process-pool/options';
-import { Executor } from './executor';
+import { optionsObject, positiveInteger, stringArray } from '../internal/validate';
+import { Scheduler } from '../internal/executor/scheduler';
+import { ProcessLanes } from '../internal/process-pool/process-lanes';
+import { Executor, type WorkItem } from './executor';
 
 /** Options of {@link ProcessPoolExecutor}. */
 export interface ProcessPoolExecutorOptions {
@@ -58,7 +60,7 @@ export interface ProcessPoolExecutorOptions {
  *   after shutdown, and BrokenProcessPoolError once the executor is broken.
  */
 export class ProcessPoolExecutor extends Executor {
-  readonly #core: PoolCore<WorkItem>;
+  readonly #scheduler: Scheduler<WorkItem>;
 
   constructor(options?: ProcessPoolExecutorOptions) {
     const opts = optionsObject(options);
@@ -71,31 +73,23 @@ export class ProcessPoolExecutor extends Executor {
       BrokenError: BrokenProcessPoolError,
     });
     const maxTasksPerChild = opts.maxTasksPerChild === undefined ? undefined : positiveInteger(opts.maxTasksPerChild, 'maxTasksPerChild', 1);
-    this.#core = new PoolCore<WorkItem>(
-      {
-        maxWorkers: this._maxWorkers,
-        initializer: this._initializer,
-        maxTasksPerChild,
-        execArgv: execArgvOption(opts.execArgv),
-        label: 'ProcessPoolExecutor',
-      },
-      {
-        pendingCount: () => this._pendingCount(),
-        take: (max) => this._takeBatch(max),
-        requeue: (items) => this._requeue(items),
-        complete: (item, outcome) => this._complete(item, outcome),
-        fail: (item, error) => this._fail(item, error),
-        broken: (error) => this._break(error.message),
-      },
-    );
+    const lanes = new ProcessLanes<WorkItem>({
+      initializer: this._initializer,
+      execArgv: stringArray(opts.execArgv, 'execArgv'),
+      label: 'ProcessPoolExecutor',
+    });
+    this.#scheduler = new Scheduler(lanes, this._jobs, { maxWorkers: this._maxWorkers, maxTasksPerWorker: maxTasksPerChild });
   }
 
   protected _onWork(): void {
-    // The base already coalesces a burst of submits into one call.
-    this.#core.dispatch();
+    this.#scheduler.dispatch();
+  }
+
+  protected override _inspectWorkers(): string {
+    return this.#scheduler.batching ? ' batching' : '';
   }
 
   protected _stopWorkers(): Promise<void> {
-    return this.#core.shutdown();
+    return this.#scheduler.shutdown();
   }
 }

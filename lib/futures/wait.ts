@@ -3,7 +3,8 @@
  * `concurrent.futures.wait` and `as_completed`.
  */
 import { TimeoutError, ValueError } from '../errors';
-import { checkTimeout, deadlineFor, describe, remaining } from '../internal/shm/deadline';
+import { deadlineFor, remaining } from '../internal/shm/deadline';
+import { checkTimeout, describe } from '../internal/validate';
 import { after } from '../internal/timer';
 import { Future, kCompleted, kFailed, kOnCompleted, type CompletedFuture } from './future';
 

@@ -4,7 +4,7 @@
  */
 import { inspect } from 'node:util';
 import { TimeoutError, ValueError } from '../errors';
-import { checkTimeout } from '../internal/shm/deadline';
+import { checkTimeout } from '../internal/validate';
 import { after } from '../internal/timer';
 
 /** Internal: settles an AsyncResult (used by Pool only). */

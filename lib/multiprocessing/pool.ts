@@ -1,18 +1,19 @@
 /**
- * Pool: Python's `multiprocessing.Pool` over forked Node.js children (the machinery of
- * ProcessPoolExecutor, `internal/process-pool`).
+ * Pool: Python's `multiprocessing.Pool` over forked Node.js children, on the machinery of
+ * ProcessPoolExecutor: the same queue (`internal/executor/job-queue.ts`), scheduling core
+ * (`internal/executor/scheduler.ts`) and children (`internal/process-pool/process-lanes.ts`).
  */
 import { inspect } from 'node:util';
-import { RuntimeError } from '../errors';
+import { BrokenProcessPoolError, RuntimeError } from '../errors';
 import type { Target, TargetArgs } from '../target';
 import { encodeArgs, type EncodedTarget } from '../internal/transport';
-import { captureCallSite, withCallSite, type CallSite } from '../internal/transport/call-site';
-import { decodeOutcome, encodeInitializer, TargetCache } from '../internal/executor/encoding';
-import { describe } from '../internal/shm/deadline';
-import { optionsObject, positiveInteger } from '../internal/executor/options';
-import { Deque } from '../internal/process-pool/deque';
-import { execArgvOption } from '../internal/process-pool/options';
-import { PoolCore, type PoolJob } from '../internal/process-pool/pool-core';
+import { captureCallSite, type CallSite } from '../internal/transport/call-site';
+import { encodeInitializer, TargetCache } from '../internal/executor/encoding';
+import { JobQueue } from '../internal/executor/job-queue';
+import { Scheduler } from '../internal/executor/scheduler';
+import type { Job } from '../internal/executor/batch';
+import { describe, optionsObject, positiveInteger, stringArray } from '../internal/validate';
+import { ProcessLanes } from '../internal/process-pool/process-lanes';
 import { AsyncResult, kSettle, type AsyncResultCallbacks } from './async-result';
 import { cpuCount } from './cpu-count';
 
@@ -40,8 +41,8 @@ export interface MapAsyncOptions<R> extends AsyncResultCallbacks<R[]> {
   chunksize?: number;
 }
 
-/** A queued unit of work: one call, or a chunk of calls. */
-interface PoolTask extends PoolJob {
+/** A queued unit of work: one call, or a chunk of calls, and what to do with its outcome. */
+interface PoolTask extends Job {
   settle(ok: boolean, value: unknown): void;
   /** Where it was submitted: shown under the stack of an error it throws. */
   readonly site: CallSite;
@@ -84,9 +85,8 @@ type StarItem<A extends any[]> = NoInfer<A | A[number][]>;
 export class Pool {
   #state: PoolState = 'run';
   readonly #processes: number;
-  /** Tasks no child has taken yet. */
-  readonly #queue = new Deque<PoolTask>();
-  readonly #core: PoolCore<PoolTask>;
+  readonly #queue: JobQueue<PoolTask>;
+  readonly #scheduler: Scheduler<PoolTask>;
   /** Resolves when every child has exited, once close() or terminate() started the end. */
   #ended: Promise<void> | undefined;
   readonly #targets = new TargetCache();
@@ -100,29 +100,17 @@ export class Pool {
     const opts = optionsObject(options);
     const maxTasksPerChild = opts.maxtasksperchild === undefined ? undefined : positiveInteger(opts.maxtasksperchild, 'maxtasksperchild', 1);
     const initializer = encodeInitializer(opts.initializer, opts.initargs, true);
-    const execArgv = execArgvOption(opts.execArgv);
-    this.#core = new PoolCore<PoolTask>(
-      { maxWorkers: this.#processes, initializer, maxTasksPerChild, execArgv, label: 'Pool' },
-      {
-        pendingCount: () => this.#queue.length,
-        take: (max) => {
-          const tasks: PoolTask[] = [];
-          while (tasks.length < max && this.#queue.length > 0) tasks.push(this.#queue.shift()!);
-          return tasks;
-        },
-        requeue: (tasks) => {
-          for (let i = tasks.length - 1; i >= 0; i--) this.#queue.unshift(tasks[i]);
-        },
-        complete: (task, outcome) => {
-          const { ok, value } = decodeOutcome(outcome);
-          task.settle(ok, ok ? value : withCallSite(value, task.site));
-        },
-        fail: (task, error) => task.settle(false, error),
-        broken: (error) => {
-          for (const task of this.#queue.drain()) task.settle(false, error);
-        },
-      },
-    );
+    const execArgv = stringArray(opts.execArgv, 'execArgv');
+    this.#queue = new JobQueue<PoolTask>({
+      start: () => true,
+      cancelled: () => false,
+      settle: (task, ok, value) => task.settle(ok, value),
+      onWork: () => this.#scheduler.dispatch(),
+      stopWorkers: () => this.#scheduler.shutdown(),
+      brokenError: (message, cause) => new BrokenProcessPoolError(message, cause === undefined ? undefined : { cause }),
+    });
+    const lanes = new ProcessLanes<PoolTask>({ initializer, execArgv, label: 'Pool' });
+    this.#scheduler = new Scheduler(lanes, this.#queue, { maxWorkers: this.#processes, maxTasksPerWorker: maxTasksPerChild });
   }
 
   /** Runs `fn(...args)` in a child and resolves with its result. */
@@ -186,7 +174,7 @@ export class Pool {
   close(): void {
     if (this.#state !== 'run') return;
     this.#state = 'close';
-    this.#ended = this.#core.shutdown();
+    this.#ended = this.#queue.close();
   }
 
   /**
@@ -197,8 +185,9 @@ export class Pool {
     if (this.#state !== 'terminate') {
       this.#state = 'terminate';
       const reason = new RuntimeError('pool was terminated before the task finished');
-      for (const task of this.#queue.drain()) task.settle(false, reason);
-      this.#ended = this.#core.terminate(reason);
+      this.#queue.failQueued(reason);
+      this.#scheduler.terminate(reason);
+      this.#ended = this.#queue.close();
     }
     return this.#ended!;
   }
@@ -218,19 +207,19 @@ export class Pool {
   }
 
   [inspect.custom](): string {
-    return `<Pool state=${this.#state} processes=${this.#processes} pending=${this.#queue.length} running=${this.#core.running}>`;
+    return `<Pool state=${this.#state} processes=${this.#processes} pending=${this.#queue.size} running=${this.#queue.inFlight}${this.#scheduler.batching ? ' batching' : ''}>`;
   }
 
   // ─────────────────────────────── internals ───────────────────────────────
 
   #checkRunning(): void {
     if (this.#state !== 'run') throw new RuntimeError('Pool not running');
-    if (this.#core.broken !== null) throw this.#core.broken;
+    const broken = this.#queue.brokenError();
+    if (broken !== undefined) throw broken;
   }
 
   #push(task: PoolTask): void {
     this.#queue.push(task);
-    this.#core.schedule();
   }
 
   /**
@@ -251,8 +240,7 @@ export class Pool {
         tasks.push({ target, args, chunk: true, star, site, settle: (ok, value) => onChunk(start, ok, value) });
       }
     }
-    for (const task of tasks) this.#queue.push(task);
-    if (tasks.length > 0) this.#core.schedule();
+    this.#queue.pushAll(tasks);
   }
 
   #mapAsync<R>(fn: Target, iterable: Iterable<unknown>, options: Partial<MapAsyncOptions<R>>, star: boolean, method: Function): AsyncResult<R[]> {

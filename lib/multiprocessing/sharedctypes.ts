@@ -12,7 +12,7 @@
  */
 import { inspect } from 'node:util';
 import { RuntimeError } from '../errors';
-import { describe } from '../internal/shm/deadline';
+import { describe } from '../internal/validate';
 import { kShare, registerShareable, type Handle } from '../internal/transport/shareable';
 import { blockRef, holdBy, newBlock, revivedBlock } from '../internal/arena/refs';
 import type { ArenaBlock } from '../internal/arena/block';

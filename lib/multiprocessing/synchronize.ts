@@ -15,7 +15,8 @@
 import { inspect } from 'node:util';
 import * as threading from '../threading';
 import { ValueError } from '../errors';
-import { deadlineFor, describe } from '../internal/shm/deadline';
+import { deadlineFor } from '../internal/shm/deadline';
+import { describe } from '../internal/validate';
 import { handOver } from '../internal/shm/block';
 import { runAsync, runSync, type Steps } from '../internal/shm/steps';
 import * as mutex from '../internal/shm/mutex';
@@ -24,7 +25,7 @@ import { EVENT_WORDS } from '../internal/shm/event-word';
 import { DEFAULT_CAPACITY, conditionWords } from '../internal/shm/condition-queue';
 import { BARRIER_WORDS } from '../internal/shm/barrier-state';
 import { kShare, registerShareable, type Handle } from '../internal/transport/shareable';
-import { checkTimeout } from '../internal/shm/deadline';
+import { checkTimeout } from '../internal/validate';
 import { encodeTarget, type EncodedTarget } from '../internal/transport';
 import { blockRef, holdBy, newBlock, revivedBlock } from '../internal/arena/refs';
 import { arenaById, type BlockRef } from '../internal/arena/arena';

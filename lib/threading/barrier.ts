@@ -3,7 +3,8 @@
  */
 import { inspect } from 'node:util';
 import { BrokenBarrierError, ValueError } from '../errors';
-import { checkTimeout, deadlineFor, describe } from '../internal/shm/deadline';
+import { deadlineFor } from '../internal/shm/deadline';
+import { checkTimeout, describe } from '../internal/validate';
 import {
   BARRIER_WORDS, PARTIES, barrierAbort, barrierBroken, barrierInit, barrierReset, barrierWait, barrierWaiting,
   type ActionOutcome, type BarrierOutcome,

@@ -4,7 +4,8 @@
  */
 import { inspect } from 'node:util';
 import { RuntimeError, ValueError } from '../errors';
-import { checkTimeout, deadlineFor, describe, remaining, FOREVER } from '../internal/shm/deadline';
+import { deadlineFor, remaining, FOREVER } from '../internal/shm/deadline';
+import { checkTimeout, describe } from '../internal/validate';
 import {
   DEFAULT_CAPACITY, conditionEnqueue, conditionNotify, conditionSleep, conditionWaiting, conditionWords,
 } from '../internal/shm/condition-queue';

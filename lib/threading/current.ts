@@ -5,7 +5,7 @@
 import { inspect } from 'node:util';
 import { getCurrentThread, MAIN_THREAD, type ThreadInfo } from '../internal/worker/context';
 import { isError } from '../internal/transport';
-import { describe } from '../internal/shm/deadline';
+import { describe } from '../internal/validate';
 
 export type { ThreadInfo };
 

@@ -2,7 +2,8 @@
  * `threadkit/threading` — Python's `threading` for Node.js worker threads.
  *
  * Which primitive to use:
- * - {@link Thread}: run a function in a new worker thread; {@link Timer}: the same, after a delay.
+ * - {@link Thread}: run a function in a new worker thread; {@link Timer}: the same, after a delay;
+ *   {@link warmThreads}: how long finished threads' workers stay warm for the next ones.
  * - {@link Lock}: mutual exclusion, not reentrant; {@link RLock}: reentrant per thread.
  * - {@link Condition}: wait until another thread changes shared state and notifies.
  * - {@link Semaphore}: admit at most N holders at once; {@link BoundedSemaphore}: also catches a
@@ -15,6 +16,7 @@
  * `Atomics.wait`. Timeouts are milliseconds; `undefined` waits forever.
  */
 export { Thread, type ThreadOptions } from './thread';
+export { warmThreads, type WarmThreadsOptions, type WarmThreadsState } from './warm-threads';
 export { Timer } from './timer';
 export { Lock } from './lock';
 export { RLock } from './rlock';

@@ -4,7 +4,8 @@
 import { inspect } from 'node:util';
 import { threadId } from 'node:worker_threads';
 import { RuntimeError } from '../errors';
-import { checkTimeout, deadlineFor, FOREVER } from '../internal/shm/deadline';
+import { deadlineFor, FOREVER } from '../internal/shm/deadline';
+import { checkTimeout } from '../internal/validate';
 import * as mutex from '../internal/shm/mutex';
 import { mutexLock } from '../internal/shm/mutex';
 import { memoryRef, reviveMemory, type MemoryRef } from '../internal/shm/memory';

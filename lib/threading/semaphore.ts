@@ -3,7 +3,8 @@
  */
 import { inspect } from 'node:util';
 import { ValueError } from '../errors';
-import { deadlineFor, describe } from '../internal/shm/deadline';
+import { deadlineFor } from '../internal/shm/deadline';
+import { describe } from '../internal/validate';
 import * as counting from '../internal/shm/counting-semaphore';
 import { MAX_VALUE, SEMAPHORE_WORDS, VALUE, semAcquire } from '../internal/shm/counting-semaphore';
 import { memoryRef, reviveMemory, type MemoryRef } from '../internal/shm/memory';

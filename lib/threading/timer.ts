@@ -2,8 +2,7 @@
  * Timer: Python's `threading.Timer` — a Thread that runs its target after a delay, unless cancelled.
  */
 import type { Target } from '../target';
-import { ValueError } from '../errors';
-import { describe } from '../internal/shm/deadline';
+import { checkMilliseconds } from '../internal/validate';
 import { Thread, kCancel, kStartDelay } from './thread';
 
 /**
@@ -29,8 +28,7 @@ export class Timer extends Thread {
   readonly #interval: number;
 
   constructor(interval: number, target: Target, args: unknown[] = []) {
-    if (typeof interval !== 'number') throw new TypeError(`Expected \`interval\` to be a number of milliseconds, got ${describe(interval)}`);
-    if (Number.isNaN(interval) || interval < 0) throw new ValueError(`Expected \`interval\` to be a non-negative number of milliseconds, got ${interval}`);
+    checkMilliseconds(interval, 'interval');
     if (target === undefined) throw new TypeError('Expected `target` to be a function or a fromModule() reference, got undefined');
     super({ target, args });
     this.#interval = interval;

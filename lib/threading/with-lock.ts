@@ -2,7 +2,7 @@
  * What the lock-like primitives share: `withLock`/`withLockSync` (Python's `with lock:`), and the
  * protocol a Condition uses to release its lock fully while it waits and to restore it after.
  */
-import { describe } from '../internal/shm/deadline';
+import { describe } from '../internal/validate';
 
 /** Anything with Python's acquire/release pair. */
 export interface Acquirable {

@@ -9,6 +9,7 @@ import { stillPresent } from '../fixtures/process-reaped';
 import { Gate } from '../fixtures/futures-gate';
 import { describeExecutorSuite } from './executor-suite';
 import { capturingConsoleError } from '../helpers/console';
+import { untilBatching } from '../helpers/executors';
 
 describeExecutorSuite('ProcessPoolExecutor', (options) => new ProcessPoolExecutor(options));
 
@@ -111,9 +112,11 @@ describe('ProcessPoolExecutor options', () => {
   test('a burst of slow calls of a function that was fast is spread over every child', async () => {
     const executor = make({ maxWorkers: 2 });
     const pidAfterGate = fromModule<[string | null], number>(TASKS, 'pidAfterGate');
-    // Each starting child takes one of these (the first round also loads the module in each);
-    // after the second round the target is known fast.
+    // Each starting child takes one of these (the first round also loads the module in each).
     for (let round = 0; round < 2; round++) await Promise.all([executor.submit(pidAfterGate, null), executor.submit(pidAfterGate, null)]);
+    // The burst below must meet an executor that sends batches (the latest task ran fast): a
+    // slow-work executor sends one task per idle child anyway, and this test would prove nothing.
+    await untilBatching(executor);
     const gate = await Gate.open();
     try {
       const held = Array.from({ length: 8 }, () => executor.submit(pidAfterGate, gate.path));
@@ -244,6 +247,7 @@ describe('ProcessPoolExecutor when a child dies', () => {
     const executor = make({ maxWorkers: 2 });
     // Warm up: the children learn that this target is fast, so the next tasks travel in batches.
     await Promise.all(Array.from({ length: 1000 }, (_, i) => executor.submit((x: number) => x, i).result()));
+    await untilBatching(executor);
     const futures = Array.from({ length: 2000 }, (_, i) =>
       i === 1000 ? executor.submit(() => process.kill(process.pid, 'SIGKILL')) : executor.submit((x: number) => x, i));
     const outcomes = await Promise.all(futures.map((f) => f.result().then(() => 'ok', (e: Error) => e.name)));

@@ -10,7 +10,8 @@ import {
   Barrier, Condition, Event, Lock, RLock, Semaphore, Thread, Timer, currentThread, enumerate, setExcepthook, sleep, sleepSync,
 } from 'threadkit/threading';
 import { RuntimeError, ValueError } from 'threadkit/errors';
-import { kTerminate, shutdownIdleThreads } from '../../lib/threading/thread';
+import { kTerminate } from '../../lib/threading/thread';
+import { shutdownIdleThreads } from '../../lib/internal/thread/warm-pool';
 import { counters, memoryOf, spawn, stopAll, until } from '../fixtures/shm-threads';
 
 /** Upper bound of any wait a test expects to end (it ends far sooner). */

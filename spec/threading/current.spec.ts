@@ -1,6 +1,7 @@
 import { afterAll, expect, test } from '@jest/globals';
 import { Thread, activeCount, currentThread, enumerate, mainThread, setExcepthook } from 'threadkit/threading';
-import { shutdownIdleThreads, startTargetThread } from 'threadkit/threading/thread';
+import { startTargetThread } from '../../lib/internal/thread/target-thread';
+import { shutdownIdleThreads } from '../../lib/internal/thread/warm-pool';
 
 const WAIT_MS = 10_000;
 

@@ -90,7 +90,7 @@ describe('Lock on one thread', () => {
     const waiters = [1, 2, 3].map((i) => lock.acquire().then(() => { order.push(i); lock.release(); }));
     lock.release();
     await Promise.all(waiters);
-    expect(order.sort()).toEqual([1, 2, 3]);
+    expect(order).toEqual([1, 2, 3]);
     expect(lock.locked()).toBe(false);
   });
 });

@@ -21,8 +21,14 @@ describe('sleep and sleepSync', () => {
   });
 
   test('a sleep of 0 returns at once', async () => {
-    sleepSync(0);
-    await sleep(0);
+    const t0 = performance.now();
+    expect(sleepSync(0)).toBeUndefined();
+    expect(performance.now() - t0).toBeLessThan(1000);
+    // A sleep(0) that waited forever (or for a real timer's worth) would lose this race.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('timed out'), 1000)));
+    expect(await Promise.race([sleep(0).then(() => 'slept'), late])).toBe('slept');
+    clearTimeout(timer);
   });
 
   test('negative, NaN and non-number durations are rejected', async () => {

@@ -6,9 +6,11 @@ import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { Lock, Thread, setExcepthook } from 'threadkit/threading';
 import { RuntimeError, fromModule } from 'threadkit';
-import { kTerminate, shutdownIdleThreads, startTargetThread } from 'threadkit/threading/thread';
+import { kTerminate } from 'threadkit/threading/thread';
+import { startTargetThread } from '../../lib/internal/thread/target-thread';
+import { shutdownIdleThreads } from '../../lib/internal/thread/warm-pool';
 import { liveResources } from '../../lib/internal/tracking';
-import { encodeTarget, workerEntry } from '../../lib/internal/transport';
+import { workerEntry } from '../../lib/internal/transport';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures');
 /** Every wait in a target gives up after this long, so a broken test fails instead of hanging. */
@@ -469,7 +471,7 @@ describe('threads started by threads', () => {
         inner.start();
         o[1] = inner.joinSync(ms) ? 1 : 2;
         o[2] = require('node:worker_threads').threadId;
-        return require('threadkit/threading/thread').shutdownIdleThreads();
+        return require('threadkit/internal/thread/warm-pool').shutdownIdleThreads();
       },
       args: [out, WAIT_MS],
     });
@@ -502,31 +504,6 @@ describe('shared objects', () => {
     expect(word[1]).toBe(3);
     expect(lock.locked()).toBe(true); // the thread acquired it and never released it
     lock.release();
-  });
-});
-
-describe('startTargetThread (internal, for Barrier actions)', () => {
-  test('reports the value or the error instead of using the excepthook', async () => {
-    const errors = recordExceptions();
-    expect(await startTargetThread((a: number) => a + 1, [1]).join()).toEqual({ ok: true, value: 2 });
-    expect(startTargetThread(() => ({ x: [1] }), []).joinSync()).toEqual({ ok: true, value: { x: [1] } });
-    const failed = await startTargetThread(() => { throw new TypeError('nope'); }, []).join();
-    expect(failed.ok).toBe(false);
-    expect(!failed.ok && failed.error).toBeInstanceOf(TypeError);
-    const exited = startTargetThread(() => process.exit(4), []).joinSync();
-    expect(!exited.ok && exited.error).toBeInstanceOf(RuntimeError);
-    const unsendable = await startTargetThread(() => () => 1, []).join();
-    expect(!unsendable.ok && (unsendable.error as Error).message).toMatch(/cannot be sent to another thread/);
-    expect(errors.calls).toEqual([]);
-  });
-
-  test('takes an already-encoded target as it is, and anything else that is not a target is a TypeError naming it', async () => {
-    const encoded = encodeTarget((a: number, b: number) => a * b);
-    expect(await startTargetThread(encoded, [6, 7]).join()).toEqual({ ok: true, value: 42 });
-    const moduleRef = encodeTarget(fromModule(path.join(FIXTURES, 'transport-add.ts'), 'add'));
-    expect(startTargetThread(moduleRef, [2, 3]).joinSync()).toEqual({ ok: true, value: 5 });
-    expect(() => startTargetThread({ kind: 'other' } as never, [])).toThrow('Expected `target` to be a function or a fromModule() reference, got object');
-    expect(liveResources().filter((r) => !r.idle)).toEqual([]);
   });
 });
 

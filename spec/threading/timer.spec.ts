@@ -2,7 +2,8 @@
 import { afterAll, afterEach, expect, test } from '@jest/globals';
 import { inspect } from 'node:util';
 import { Timer, setExcepthook } from 'threadkit/threading';
-import { kTerminate, shutdownIdleThreads } from 'threadkit/threading/thread';
+import { kTerminate } from 'threadkit/threading/thread';
+import { shutdownIdleThreads } from '../../lib/internal/thread/warm-pool';
 
 const WAIT_MS = 10_000;
 const started: Timer[] = [];

@@ -1,6 +1,8 @@
 /**
  * A batch slot: the shared memory through which ThreadPoolExecutor's main thread and one pool
- * thread run a batch of items. Used on both sides (imports nothing public).
+ * thread run a batch of jobs. Used on both sides (imports nothing public). The pool's slots are
+ * one SharedArrayBuffer, handed to every pool thread once (in its `workerData`); a batch message
+ * then names its slot by index, so no message carries shared memory.
  *
  * Why: a postMessage round trip costs ≈ 40 µs, so trivial tasks are sent in batches — but a batch
  * must not turn one dead worker into many failed tasks, nor hide a task behind a blocked one. The
@@ -13,15 +15,21 @@
  *   `end = next`. One word, so a claim and a steal cannot both win item `next` (the race a pair
  *   of separate counters would have). When the batch is over, items `[next, end)` were never
  *   started: the main side puts them back in the queue.
- * - Results arena: after each item the worker appends `[u32 length][u8 flags][v8-serialized value or
- *   error]` (a number or undefined skips the v8 serializer: its payload is 8 bytes of float64, or
- *   none) and then publishes COUNT (release order: bytes first, count last). If the worker dies
- *   in item `COUNT`, the results before it are still readable; only that item fails.
+ * - READY word: 0 when the batch is sent; the worker stores 1 once its initializer has run, before
+ *   it claims anything. A worker that dies with READY still 0 never became ready (it could not
+ *   start, or its initializer killed it): the pool is broken rather than respawning it forever.
+ * - Results arena: after each item the worker appends `[u32 length][u8 flags][f32 ms][payload]`
+ *   — `ms` is how long the item ran (the scheduler's fast/slow measure); the payload is the
+ *   v8-serialized value or encoded error, except that a number or undefined skips the v8 serializer
+ *   (its payload is 8 bytes of float64, or none) — and then publishes COUNT (release order: bytes
+ *   first, count last). If the worker dies in item `COUNT`, the results before it are still
+ *   readable; only that item fails.
  *
  * Memory ordering: every access to the header words is an Atomics operation; the arena bytes are
  * written before the COUNT store and read after the COUNT load, so the load makes them visible.
  */
 import * as v8 from 'node:v8';
+import type { EncodedError, EncodedOutcome } from '../transport';
 
 /** Header word: `next | end << 16` (see above). */
 export const CLAIM = 0;
@@ -29,13 +37,20 @@ export const CLAIM = 0;
 export const COUNT = 1;
 /** Header word: bytes of the arena in use. */
 export const BYTES = 2;
+/** Header word: 1 once the worker's initializer has run (see above). */
+export const READY = 3;
 const HEADER_WORDS = 4;
 const HEADER_BYTES = HEADER_WORDS * Int32Array.BYTES_PER_ELEMENT;
 /** Arena bytes per slot; a result that does not fit goes back in the reply message instead. */
 export const ARENA_BYTES = 64 * 1024;
+/** Bytes of one slot in the pool's buffer. */
+const SLOT_BYTES = HEADER_BYTES + ARENA_BYTES;
 /** Largest batch a slot can describe (16 bits per half of CLAIM). */
 export const MAX_SLOT_ITEMS = 0xffff;
-const ENTRY_HEADER = 5;
+/** `[u32 length][u8 flags][f32 ms]` */
+const ENTRY_HEADER = 9;
+const FLAGS_AT = 4;
+const MS_AT = 5;
 const HALF = 0xffff;
 /** Entry flags: the item returned (else it threw). */
 const FLAG_OK = 1;
@@ -52,15 +67,18 @@ export interface SlotViews {
   readonly data: DataView;
 }
 
-export function allocateSlot(): SharedArrayBuffer {
-  return new SharedArrayBuffer(HEADER_BYTES + ARENA_BYTES);
+/** The memory of `count` slots (untouched pages cost nothing until a result is written there). */
+export function allocateSlots(count: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(count * SLOT_BYTES);
 }
 
-export function slotViews(buffer: SharedArrayBuffer): SlotViews {
+/** The views of slot `index` of a pool's buffer; made once per slot on each side. */
+export function slotViews(buffer: SharedArrayBuffer, index: number): SlotViews {
+  const at = index * SLOT_BYTES;
   return {
-    header: new Int32Array(buffer, 0, HEADER_WORDS),
-    bytes: new Uint8Array(buffer, HEADER_BYTES),
-    data: new DataView(buffer, HEADER_BYTES),
+    header: new Int32Array(buffer, at, HEADER_WORDS),
+    bytes: new Uint8Array(buffer, at + HEADER_BYTES, ARENA_BYTES),
+    data: new DataView(buffer, at + HEADER_BYTES, ARENA_BYTES),
   };
 }
 
@@ -69,6 +87,17 @@ export function resetSlot(views: SlotViews, length: number): void {
   Atomics.store(views.header, CLAIM, length << 16);
   Atomics.store(views.header, COUNT, 0);
   Atomics.store(views.header, BYTES, 0);
+  Atomics.store(views.header, READY, 0);
+}
+
+/** Worker side: its initializer has run; it may claim items now. */
+export function markReady(header: Int32Array): void {
+  Atomics.store(header, READY, 1);
+}
+
+/** Main side: whether the worker of this batch became ready. */
+export function isReady(header: Int32Array): boolean {
+  return Atomics.load(header, READY) === 1;
 }
 
 /** Worker side: claims the next item, or returns -1 when none is left. */
@@ -144,15 +173,18 @@ class ArenaSerializer extends v8.DefaultSerializer {
 export type WriteStatus = 'written' | 'full' | 'unserializable';
 
 /**
- * Worker side: appends one outcome to the arena. `'full'`: too big for what is left; and
- * `'unserializable'`: the arena cannot take it (shared memory, which must be shared and not copied,
- * or a value that cannot be cloned at all) — either way it must go in the reply message instead.
+ * Worker side: appends one outcome, which ran for `ms`, to the arena. `'full'`: too big for what
+ * is left; and `'unserializable'`: the arena cannot take it (shared memory, which must be shared
+ * and not copied, or a value that cannot be cloned at all) — either way it must go in the reply
+ * message instead.
  */
-export function writeResult(views: SlotViews, ok: boolean, value: unknown): WriteStatus {
+export function writeResult(views: SlotViews, outcome: EncodedOutcome, ms: number): WriteStatus {
+  const ok = outcome.ok;
+  const value = ok ? outcome.value : outcome.error;
   // Numbers and undefined, the results of most small tasks, skip the v8 serializer on both sides
   // (its setup costs more than the rest of a trivial task's round trip through the slot).
-  if (typeof value === 'number') return append(views, (ok ? FLAG_OK : 0) | FLAG_NUMBER, FLOAT64_BYTES, value);
-  if (value === undefined) return append(views, (ok ? FLAG_OK : 0) | FLAG_UNDEFINED, 0, undefined);
+  if (ok && typeof value === 'number') return append(views, FLAG_OK | FLAG_NUMBER, ms, FLOAT64_BYTES, value);
+  if (ok && value === undefined) return append(views, FLAG_OK | FLAG_UNDEFINED, ms, 0, undefined);
   let payload: Buffer;
   try {
     const serializer = new ArenaSerializer();
@@ -162,15 +194,16 @@ export function writeResult(views: SlotViews, ok: boolean, value: unknown): Writ
   } catch {
     return 'unserializable';
   }
-  return append(views, ok ? FLAG_OK : 0, payload.length, payload);
+  return append(views, ok ? FLAG_OK : 0, ms, payload.length, payload);
 }
 
 /** Appends one entry whose payload is `length` bytes: a v8 payload, a float64, or nothing. */
-function append(views: SlotViews, flags: number, length: number, payload: Buffer | number | undefined): WriteStatus {
+function append(views: SlotViews, flags: number, ms: number, length: number, payload: Buffer | number | undefined): WriteStatus {
   const offset = Atomics.load(views.header, BYTES);
   if (offset + ENTRY_HEADER + length > views.bytes.length) return 'full';
   views.data.setUint32(offset, length);
-  views.data.setUint8(offset + 4, flags);
+  views.data.setUint8(offset + FLAGS_AT, flags);
+  views.data.setFloat32(offset + MS_AT, ms);
   if (typeof payload === 'number') views.data.setFloat64(offset + ENTRY_HEADER, payload);
   else if (payload !== undefined) views.bytes.set(payload, offset + ENTRY_HEADER);
   Atomics.store(views.header, BYTES, offset + ENTRY_HEADER + length);
@@ -178,22 +211,22 @@ function append(views: SlotViews, flags: number, length: number, payload: Buffer
   return 'written';
 }
 
-/** Main side: the outcomes in the arena, in item order. */
-export function readResults(views: SlotViews): Array<{ ok: boolean; value: unknown }> {
+/** Main side: calls `visit` with each outcome in the arena and how long it ran, in item order; returns how many. */
+export function readResults(views: SlotViews, visit: (outcome: EncodedOutcome, ms: number, index: number) => void): number {
   const count = Atomics.load(views.header, COUNT);
-  const out: Array<{ ok: boolean; value: unknown }> = new Array(count);
   let offset = 0;
   for (let i = 0; i < count; i++) {
     const length = views.data.getUint32(offset);
-    const flags = views.data.getUint8(offset + 4);
+    const flags = views.data.getUint8(offset + FLAGS_AT);
+    const ms = views.data.getFloat32(offset + MS_AT);
     const start = offset + ENTRY_HEADER;
     let value: unknown;
     if ((flags & FLAG_NUMBER) !== 0) value = views.data.getFloat64(start);
     else if ((flags & FLAG_UNDEFINED) !== 0) value = undefined;
     // slice(): v8.deserialize wants its own bytes, not a view of memory the worker may reuse.
     else value = v8.deserialize(views.bytes.slice(start, start + length));
-    out[i] = { ok: (flags & FLAG_OK) !== 0, value };
     offset = start + length;
+    visit((flags & FLAG_OK) !== 0 ? { ok: true, value } : { ok: false, error: value as EncodedError }, ms, i);
   }
-  return out;
+  return count;
 }

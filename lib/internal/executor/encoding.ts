@@ -3,7 +3,7 @@
  * function), initializers, and decoding a worker's outcome in this realm.
  */
 import { decodeError, decodeValue, encodeArgs, encodeTarget, type EncodedOutcome, type EncodedTarget } from '../transport';
-import { describe } from '../shm/deadline';
+import { describe } from '../validate';
 import type { WireInitializer } from './run-item';
 
 /**

@@ -18,8 +18,8 @@
  * results before it.
  */
 import { TimeoutError } from '../../errors';
-import { Future } from '../../futures/future';
-import { deadlineFor, describe, remaining } from '../shm/deadline';
+import { deadlineFor, remaining } from '../shm/deadline';
+import { describe } from '../validate';
 
 /**
  * Items read ahead of the consumer, at most (but always at least two chunks per worker). Small
@@ -31,13 +31,26 @@ const READ_AHEAD_ITEMS = 16_384;
 /** Futures in flight, at most (the same bound, counted in tasks: with chunksize 1, each item is one). */
 const READ_AHEAD_TASKS = 1024;
 
+/** What `map` needs of an executor's Future. */
+export interface MapFuture {
+  /** The value, waiting up to `timeout` ms; rejects with the task's error or a TimeoutError. */
+  result(timeout?: number): Promise<unknown>;
+  cancel(): boolean;
+  done(): boolean;
+}
+
+/** A future that already failed with `error` (an item that could not be submitted). */
+function failedFuture(error: unknown): MapFuture {
+  return { result: () => Promise.reject(error), cancel: () => false, done: () => true };
+}
+
 export interface MapConfig<T> {
   readonly iterable: Iterable<T> | AsyncIterable<T>;
   readonly timeout: number | undefined;
   readonly chunksize: number;
   readonly maxWorkers: number;
   /** Submits one chunk (a single item when chunksize is 1); may throw. */
-  readonly submitChunk: (values: T[]) => Future<any>;
+  readonly submitChunk: (values: T[]) => MapFuture;
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
@@ -50,9 +63,9 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
   readonly #chunksize: number;
   /** Maximum number of in-flight futures. */
   readonly #window: number;
-  readonly #submitChunk: (values: T[]) => Future<any>;
+  readonly #submitChunk: (values: T[]) => MapFuture;
   /** Futures submitted and not yet consumed, in input order. */
-  readonly #inflight: Future<any>[] = [];
+  readonly #inflight: MapFuture[] = [];
   /** Values of the chunk being yielded, and the index of the next one. */
   #buffer: R[] = [];
   #bufferIndex = 0;
@@ -242,9 +255,7 @@ export class MapIterator<T, R> implements AsyncIterableIterator<R> {
       this.#inflight.push(this.#submitChunk(values));
     } catch (error) {
       // Thrown at this position, after the results before it; nothing after it is read.
-      const failed = new Future<any>();
-      failed.setException(error);
-      this.#inflight.push(failed);
+      this.#inflight.push(failedFuture(error));
       this.#sourceDone = true;
     }
   }

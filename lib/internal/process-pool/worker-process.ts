@@ -1,14 +1,15 @@
 /**
  * One child process of a process pool, seen from the parent: forks it, speaks the protocol of
- * `protocol.ts`, keeps the ordered list of tasks it was sent and has not reported, and reports its
- * death exactly once. The scheduling decisions (what to send, what a death means for each task)
- * belong to `pool-core.ts`.
+ * `internal/worker/process-pool-protocol.ts`, keeps the ordered list of tasks it was sent and has not
+ * reported, and reports its death exactly once. The scheduling decisions (what to send, what a death
+ * means for each task) belong to the scheduling core (`internal/executor/scheduler.ts`), through
+ * `process-lanes.ts`.
  */
 import type { EncodedOutcome } from '../transport';
 import { Child, childConfig } from '../child/child';
-import { Deque } from './deque';
-import { packBatch, type WireSource } from '../executor/work-item';
-import type { ChildMessage, InitMessage, ResultRecord, TasksMessage } from './protocol';
+import { Deque } from '../deque';
+import { packBatch, type Job } from '../executor/batch';
+import type { ChildMessage, InitMessage, ResultRecord, TasksMessage } from '../worker/process-pool-protocol';
 
 /** A task sent to the child, with what the parent needs to settle it. */
 export interface InFlight<J> {
@@ -18,7 +19,7 @@ export interface InFlight<J> {
 }
 
 /** What the pool hears from one child. */
-export interface WorkerEvents<J extends WireSource> {
+export interface WorkerEvents<J extends Job> {
   ready(worker: WorkerProcess<J>): void;
   initFailed(worker: WorkerProcess<J>, outcome: EncodedOutcome): void;
   results(worker: WorkerProcess<J>, results: ResultRecord[]): void;
@@ -34,7 +35,7 @@ export type WorkerState = 'starting' | 'ready' | 'retiring' | 'dead';
  * its IPC channel closes: when the pool retires it, and also when the parent dies, however it dies.
  * Death is reported once, after the child has been reaped and every message it sent has been delivered.
  */
-export class WorkerProcess<J extends WireSource> {
+export class WorkerProcess<J extends Job> {
   readonly #child: Child;
   readonly #events: WorkerEvents<J>;
   #state: WorkerState = 'starting';
@@ -91,7 +92,7 @@ export class WorkerProcess<J extends WireSource> {
     return this.#child.pid;
   }
 
-  /** True when the child said, while exiting, that it had sent every finished result (protocol.ts). */
+  /** True when the child said, while exiting, that it had sent every finished result (process-pool-protocol.ts). */
   get flushedAtExit(): boolean {
     return this.#flushedAtExit;
   }
@@ -101,13 +102,8 @@ export class WorkerProcess<J extends WireSource> {
     return this.#endedByPool;
   }
 
-  /** Resolves once the child has exited and been reaped. */
-  get exited(): Promise<void> {
-    return this.#child.exited.then(() => undefined);
-  }
-
   /**
-   * Sends jobs as one `tasks` message; `fast[i]` marks job i fast (protocol.ts). Returns the jobs
+   * Sends jobs as one `tasks` message; `fast[i]` marks job i fast (process-pool-protocol.ts). Returns the jobs
    * that could not be serialized (they were not sent), with the error.
    */
   sendTasks(jobs: readonly J[], fast: readonly boolean[]): { job: J; error: unknown }[] {

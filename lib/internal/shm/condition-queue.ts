@@ -89,11 +89,6 @@ export function conditionWords(capacity = DEFAULT_CAPACITY): number {
   return SLOTS + capacity;
 }
 
-/** The slot capacity of a condition queue block of `words` words. */
-export function capacityOf(words: number): number {
-  return words - SLOTS;
-}
-
 /** A waiter's place: a slot ticket, or OVERFLOW. */
 export type Ticket = number | typeof OVERFLOW;
 /** The ticket of a waiter counted in the overflow counter. */

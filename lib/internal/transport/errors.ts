@@ -15,7 +15,7 @@
  * arrives as it was: whether something was thrown is said by the outcome, never by the value.
  */
 import * as threadkitErrors from '../../errors';
-import { describe } from '../shm/deadline';
+import { describe } from '../validate';
 import { encodeValue, decodeValue } from './values';
 
 /** A thrown value, as it travels. */

@@ -20,11 +20,9 @@
  * an ES module), `.ts` required after registering tsx's CommonJS hook when this process does not
  * already run under tsx (tsx is an optional peer dependency: see tsx.ts).
  */
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { EncodedTarget } from './targets';
-import { encodeError, isError, type EncodedError } from './errors';
+import type { EncodedError } from './errors';
 import { decodeArgs, encodeValue } from './values';
 import { registerTsx } from './tsx';
 
@@ -35,22 +33,38 @@ type AnyFunction = (...args: unknown[]) => unknown;
 
 /** Root of this library's sources (or build): the directory holding index and errors. */
 const LIB_DIR = path.resolve(__dirname, '../..');
-const libRequire = createRequire(path.join(LIB_DIR, 'internal', 'worker', 'entry.js'));
+// node:module, node:url and the error encoder are loaded on first use: a worker's cold start pays for
+// every module it loads, and a function target that returns and never calls require() needs none.
+let libRequireOnce: NodeJS.Require | undefined;
+function libRequire(): NodeJS.Require {
+  return (libRequireOnce ??= (require('node:module') as typeof import('node:module')).createRequire(path.join(LIB_DIR, 'internal', 'worker', 'entry.js')));
+}
+
+/** The error encoder, and the error classes it knows: loaded at the first failure. */
+function errors(): typeof import('./errors') {
+  return require('./errors') as typeof import('./errors');
+}
+
+function fileURLToPath(href: string): string {
+  return (require('node:url') as typeof import('node:url')).fileURLToPath(href);
+}
 
 /** `require` as a target sees it: `threadkit` and its subpaths resolve to this library. */
-const targetRequire: NodeJS.Require = Object.assign(
+const targetRequire = Object.defineProperties(
   function require(id: string): unknown {
-    return libRequire(mapSpecifier(id));
+    return libRequire()(mapSpecifier(id));
   },
   {
-    resolve: Object.assign((id: string, options?: { paths?: string[] }) => libRequire.resolve(mapSpecifier(id), options), {
-      paths: (id: string) => libRequire.resolve.paths(mapSpecifier(id)),
-    }),
-    cache: libRequire.cache,
-    extensions: libRequire.extensions,
-    main: libRequire.main,
+    resolve: {
+      value: Object.assign((id: string, options?: { paths?: string[] }) => libRequire().resolve(mapSpecifier(id), options), {
+        paths: (id: string) => libRequire().resolve.paths(mapSpecifier(id)),
+      }),
+    },
+    cache: { get: () => libRequire().cache, enumerable: true },
+    extensions: { get: () => libRequire().extensions, enumerable: true },
+    main: { get: () => libRequire().main, enumerable: true },
   },
-) as NodeJS.Require;
+) as unknown as NodeJS.Require;
 
 function mapSpecifier(id: string): string {
   if (id === 'threadkit') return LIB_DIR;
@@ -81,8 +95,12 @@ function __importStar(mod: unknown): unknown {
   return ns;
 }
 
-/** A real dynamic import, whatever the compiler does to `import()` in this file. */
-const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>;
+/** A real dynamic import, whatever the compiler does to `import()` in this file (compiled on first use). */
+let importOnce: ((specifier: string) => Promise<Record<string, unknown>>) | undefined;
+function dynamicImport(specifier: string): Promise<Record<string, unknown>> {
+  importOnce ??= new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>;
+  return importOnce(specifier);
+}
 
 /** Compiled targets kept per worker, by source text. */
 const MAX_COMPILED = 1024;
@@ -129,7 +147,7 @@ async function loadModule(href: string): Promise<unknown> {
 function requireModule(file: string): unknown {
   const ext = path.extname(file);
   if (ext === '.ts' || ext === '.cts' || ext === '.tsx') ensureTypeScript(file);
-  return libRequire(file);
+  return libRequire()(file);
 }
 
 /** Module targets already resolved, by `href#exportName`: later calls find them synchronously. */
@@ -207,7 +225,7 @@ export async function resolveTarget(target: EncodedTarget): Promise<AnyFunction>
 
 /** Appends the hint to a ReferenceError thrown by a function target's own code. */
 function addHint(error: unknown): void {
-  if (!isError(error) || error.name !== 'ReferenceError') return;
+  if (!errors().isError(error) || error.name !== 'ReferenceError') return;
   const undefinedName = /^([\w$]+) is not defined$/.exec(error.message)?.[1];
   if (undefinedName === undefined) return;
   // Only when thrown by the target's own code (its top frame), not by a module it called.
@@ -289,5 +307,5 @@ function success(target: EncodedTarget, value: unknown, keepValue: boolean): Enc
 
 function failure(target: EncodedTarget, error: unknown): EncodedOutcome {
   if (target.kind === 'source') addHint(error);
-  return { ok: false, error: encodeError(error) };
+  return { ok: false, error: errors().encodeError(error) };
 }

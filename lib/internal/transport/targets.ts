@@ -14,8 +14,22 @@
  * Encoded targets are cached per function (WeakMap) and per source text, so a task submitted a
  * million times is classified once.
  */
-import { describe } from '../shm/deadline';
-import { isModuleTarget } from '../../target';
+import { describe } from '../validate';
+
+/** The brand of a `fromModule()` reference (`lib/target.ts`); a registered symbol, so any realm's reference counts. */
+export const kModuleTarget: unique symbol = Symbol.for('threadkit.ModuleTarget') as never;
+
+/** What a `fromModule()` reference carries. */
+interface ModuleReference {
+  readonly [kModuleTarget]: true;
+  readonly href: string;
+  readonly exportName: string;
+}
+
+/** True for a value made by `fromModule()` (in any realm). */
+export function isModuleTarget(value: unknown): value is ModuleReference {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kModuleTarget] === true;
+}
 
 /** A target as it travels: the expression source of a function, or a module export. */
 export type EncodedTarget =

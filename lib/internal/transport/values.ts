@@ -21,9 +21,11 @@
  * common case allocates nothing.
  */
 import { types } from 'node:util';
-import { describe } from '../shm/deadline';
 import { HANDLE_TAG, isShareable, kShare } from './shareable';
-import { loadReviver } from './registry';
+// Loaded on first use (an error message, a handle to revive): a worker's cold start pays for every
+// module it loads, and most runs need neither.
+const describe = (value: unknown): string => (require('../validate') as typeof import('../validate')).describe(value);
+const loadReviver = (tag: string): ((data: unknown) => unknown) => (require('./registry') as typeof import('./registry')).loadReviver(tag);
 
 /** Options of {@link encodeArgs} and {@link encodeValue}. */
 export interface EncodeOptions {

@@ -1,6 +1,6 @@
 // Runs inside a process pool's child process (forked by internal/process-pool); imports only internal/.
 /**
- * The child side of the process-pool protocol (`../process-pool/protocol.ts`): runs the initializer,
+ * The child side of the process-pool protocol (`process-pool-protocol.ts`): runs the initializer,
  * then the tasks it is sent, one at a time and in order (with the executors' shared `runItem`), and
  * sends their outcomes back, holding back the results of fast tasks so that many small tasks cost
  * one message.
@@ -9,8 +9,9 @@ import * as v8 from 'node:v8';
 import { performance } from 'node:perf_hooks';
 import { encodeError, type EncodedOutcome } from '../transport';
 import { runInitializer, runItem, type MaybeOutcome } from '../executor/run-item';
-import type { WireBatch, WireItem } from '../executor/work-item';
-import { MAX_HELD_RESULTS, MAX_HOLD_MS, type ChildMessage, type ParentMessage, type ResultRecord } from '../process-pool/protocol';
+import { Deque } from '../deque';
+import { batchLength, type WireBatch } from '../executor/batch';
+import { MAX_HELD_RESULTS, MAX_HOLD_MS, type ChildMessage, type ParentMessage, type ResultRecord } from './process-pool-protocol';
 import { startChild } from '../child/startup';
 
 // Adopt the identity the parent gave and arm the death watch: the pool retires this child, and its
@@ -20,7 +21,8 @@ startChild();
 interface Task {
   readonly id: number;
   readonly batch: WireBatch;
-  readonly item: WireItem;
+  /** The task's item number within `batch`. */
+  readonly index: number;
   readonly fast: boolean;
 }
 
@@ -28,9 +30,8 @@ const send = (message: ChildMessage): void => {
   process.send!(message);
 };
 
-/** Tasks received and not yet started; `head` indexes the next one (no O(n) shift). */
-let queue: Task[] = [];
-let head = 0;
+/** Tasks received and not yet started. */
+const queue = new Deque<Task>();
 let draining = false;
 let ready: Promise<void> = Promise.resolve();
 /** Set once the initializer has run (tasks wait for it). */
@@ -79,7 +80,7 @@ function scheduleFlush(): void {
 /** Runs a task: its outcome now when it is synchronous (see `invokeSync`), else a Promise of it. */
 function run(task: Task): MaybeOutcome {
   try {
-    const outcome = runItem(task.batch, task.item);
+    const outcome = runItem(task.batch, task.index);
     return outcome instanceof Promise ? outcome.catch((error): EncodedOutcome => ({ ok: false, error: encodeError(error) })) : outcome;
   } catch (error) {
     return { ok: false, error: encodeError(error) };
@@ -96,9 +97,7 @@ function drain(): void {
     void ready.then(drain);
     return;
   }
-  while (head < queue.length) {
-    const task = queue[head];
-    queue[head++] = undefined as never;
+  for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
     // The protocol's rule: before a task not marked fast, send every held result, so that a death
     // during it cannot be mistaken for a death during an earlier, finished task (and vice versa).
     if (held.length > 0 && (!task.fast || held.length >= MAX_HELD_RESULTS || performance.now() - heldSince > MAX_HOLD_MS)) flush();
@@ -113,8 +112,6 @@ function drain(): void {
     }
     finished(task, start, outcome);
   }
-  queue = [];
-  head = 0;
   draining = false;
   flush();
 }
@@ -148,12 +145,12 @@ process.on('message', (message: ParentMessage) => {
     ready = initialize(message);
   } else if (message.type === 'tasks') {
     const { first, batch, slow } = message;
-    const items = batch.items;
+    const count = batchLength(batch);
     let nextSlow = 0;
-    for (let i = 0; i < items.length; i++) {
+    for (let i = 0; i < count; i++) {
       const fast = nextSlow >= slow.length || slow[nextSlow] !== i;
       if (!fast) nextSlow++;
-      queue.push({ id: first + i, batch, item: items[i], fast });
+      queue.push({ id: first + i, batch, index: i, fast });
     }
     if (!draining) drain();
   }

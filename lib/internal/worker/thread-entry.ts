@@ -8,9 +8,15 @@
  * so that a joiner woken by STOPPED finds the outcome already queued on its port.
  */
 import { workerData } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
-import { invoke, decodeValue, encodeError, type EncodedOutcome } from '../transport';
-import { parkSync } from '../shm/park';
+// The transport's own files, not its index: a cold Thread start pays for every module its worker
+// loads (each of Node's own too: node:perf_hooks costs more than a millisecond in a fresh worker),
+// and the index would also load what only the creating side needs (target encoding, entry paths).
+// What only a Timer needs (the clock, parking on the cancel word) is loaded when a Timer runs, and
+// the error encoder when something fails.
+const encodeError = (error: unknown): EncodedError => (require('../transport/errors') as typeof import('../transport/errors')).encodeError(error);
+import { invoke, type EncodedOutcome } from '../transport/invoke';
+import type { EncodedError } from '../transport/errors';
+import { decodeValue } from '../transport/values';
 import { adoptThreadNameCounter, setCurrentThread } from './context';
 import { installDirectStdio } from './direct-stdio';
 import {
@@ -38,6 +44,8 @@ process.on('exit', () => {
 
 /** A Timer's wait: true when the interval passed, false when cancelled first. */
 function waitForTimer(state: Int32Array, fireAt: number): boolean {
+  const { parkSync } = require('../shm/park') as typeof import('../shm/park');
+  const { performance } = require('node:perf_hooks') as typeof import('node:perf_hooks');
   const deadline = fireAt - performance.timeOrigin;
   while (Atomics.load(state, CANCEL) === NOT_CANCELLED) {
     if (parkSync(state, CANCEL, NOT_CANCELLED, deadline) === 'timed-out') return Atomics.load(state, CANCEL) !== CANCELLED;

@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import { ThreadPoolExecutor } from 'threadkit/futures';
 import { Pool } from 'threadkit/multiprocessing';
 import { Thread, setExcepthook } from 'threadkit/threading';
-import { shutdownIdleThreads } from 'threadkit/threading/thread';
+import { shutdownIdleThreads } from '../../../lib/internal/thread/warm-pool';
 import { captureCallSite, withCallSite } from '../../../lib/internal/transport/call-site';
 
 const WAIT_MS = 10_000;

@@ -1,6 +1,7 @@
 /**
- * The message protocol between a process pool and its children, declared once: the parent side
- * (`worker-process.ts`) and the child side (`../worker/process-entry.ts`) both import these types.
+ * The protocol between a process pool and its children: the parent side
+ * (`internal/process-pool/worker-process.ts`, scheduled by `process-lanes.ts`) and the child side
+ * (`process-entry.ts`) both import these types. Imports nothing but types.
  *
  * Messages travel over the fork IPC channel with `serialization: 'advanced'` (structured clone).
  *
@@ -33,7 +34,7 @@
  * 'exit' can come before the last messages the child wrote, which would then be mistaken for lost.
  */
 import type { EncodedOutcome } from '../transport';
-import type { WireBatch } from '../executor/work-item';
+import type { WireBatch } from '../executor/batch';
 import type { WireInitializer } from '../executor/run-item';
 
 export interface InitMessage {
@@ -42,14 +43,14 @@ export interface InitMessage {
 }
 
 /**
- * Tasks to run in order: the executors' wire batch (each distinct target sent once), numbered
- * `first`, `first + 1`, … within this child.
+ * Tasks to run in order: a wire batch (`internal/executor/batch.ts`: each distinct target sent
+ * once), numbered `first`, `first + 1`, … within this child.
  */
 export interface TasksMessage {
   readonly type: 'tasks';
   readonly first: number;
   readonly batch: WireBatch;
-  /** Indexes (into `batch.items`) of the tasks NOT marked fast; usually empty. */
+  /** Indexes (item numbers within `batch`) of the tasks NOT marked fast; usually empty. */
   readonly slow: number[];
 }
 
@@ -77,8 +78,6 @@ export interface ExitingMessage {
 
 export type ChildMessage = ReadyMessage | InitFailedMessage | ResultsMessage | ExitingMessage;
 
-/** A task that ran at most this long marks its target fast for the next tasks (see the header). */
-export const FAST_TASK_MS = 1;
 /** A child sends held results once it holds this many… */
 export const MAX_HELD_RESULTS = 256;
 /** …or once the oldest has been held this long. */

@@ -1,0 +1,368 @@
+/**
+ * The scheduling core (lib/internal/executor/scheduler.ts) against a fake worker kind whose lanes
+ * only record what they are sent and report what the test tells them to: the fast/slow rule, batch
+ * sizes and the fair deal, deaths, initializer failures, breakage, retirement, stealing, shutdown
+ * and terminate — each decided once here for both real kinds (thread slots and child processes).
+ */
+import { describe, expect, test } from '@jest/globals';
+import type { EncodedTarget } from '../../../lib/internal/transport';
+import { JobQueue } from '../../../lib/internal/executor/job-queue';
+import { Scheduler, type Death, type Lane, type LaneEvents, type LaneState, type WorkerKind } from '../../../lib/internal/executor/scheduler';
+import { capturingConsoleError } from '../../helpers/console';
+
+interface TestJob {
+  readonly name: string;
+  readonly target: EncodedTarget;
+  readonly args: unknown[];
+  readonly chunk: false;
+  outcome?: { ok: boolean; value: unknown };
+}
+
+class BrokenTestError extends Error {}
+
+const FAST_TARGET: EncodedTarget = Object.freeze({ kind: 'source', source: '(x) => x', name: 'fast' });
+const SLOW_TARGET: EncodedTarget = Object.freeze({ kind: 'source', source: '(x) => slow(x)', name: 'slow' });
+
+class FakeLane implements Lane<TestJob> {
+  state: LaneState;
+  readonly jobs: TestJob[] = [];
+  readonly batches: Array<{ names: string[]; fast: boolean[] }> = [];
+  assigned = 0;
+  busy: boolean | undefined;
+  readonly label: string;
+  readonly #events: LaneEvents<TestJob>;
+
+  constructor(number: number, state: LaneState, events: LaneEvents<TestJob>) {
+    this.label = `fake worker ${number}`;
+    this.state = state;
+    this.#events = events;
+  }
+
+  get inFlight(): number {
+    return this.jobs.length;
+  }
+
+  get slowInFlight(): number {
+    return 0;
+  }
+
+  send(jobs: TestJob[], fast: readonly boolean[]): void {
+    this.jobs.push(...jobs);
+    this.assigned += jobs.length;
+    this.batches.push({ names: jobs.map((job) => job.name), fast: [...fast] });
+  }
+
+  retire(): void {
+    if (this.state !== 'dead') this.state = 'retiring';
+  }
+
+  abandon(): TestJob[] {
+    this.state = 'dead';
+    return this.jobs.splice(0);
+  }
+
+  keepAlive(busy: boolean): void {
+    this.busy = busy;
+  }
+
+  // ── what the test makes the worker report ──
+
+  ready(): void {
+    this.state = 'ready';
+    this.#events.ready(this);
+  }
+
+  /** The first `n` jobs finished, each in `ms`. */
+  finish(n: number, ms: number): void {
+    for (const job of this.jobs.splice(0, n)) this.#events.finished(this, job, { ok: true, value: job.name }, ms);
+    this.#events.idle(this);
+  }
+
+  /** The worker died: its first `ran` jobs may have run, the others never started. */
+  die(ran: number, how: string, beforeReady = false): void {
+    this.state = 'dead';
+    const lost = this.jobs.splice(0);
+    const death: Death<TestJob> = { ran: lost.slice(0, ran), unstarted: lost.slice(ran), how, beforeReady };
+    this.#events.died(this, death);
+  }
+
+  initFailed(cause: unknown): void {
+    this.#events.initFailed(this, cause);
+  }
+
+  unsendable(index: number, error: unknown): void {
+    const [job] = this.jobs.splice(index, 1);
+    this.#events.unsendable(this, job, error);
+  }
+}
+
+class FakeKind implements WorkerKind<TestJob> {
+  readonly names = { worker: 'fake', pool: 'fake pool' };
+  readonly lanes: FakeLane[] = [];
+  closed = 0;
+  stolen: TestJob[] | undefined;
+
+  constructor(
+    readonly maxBatch: number,
+    readonly depth: number,
+    readonly pipelined: boolean,
+    readonly startAs: LaneState,
+  ) {}
+
+  open(events: LaneEvents<TestJob>): Lane<TestJob> {
+    const lane = new FakeLane(this.lanes.length + 1, this.startAs, events);
+    this.lanes.push(lane);
+    return lane;
+  }
+
+  steal?: (lanes: ReadonlySet<Lane<TestJob>>) => TestJob[] = () => {
+    const jobs = this.stolen ?? [];
+    this.stolen = undefined;
+    return jobs;
+  };
+
+  close(): Promise<void> {
+    this.closed++;
+    return Promise.resolve();
+  }
+}
+
+interface Setup {
+  maxWorkers?: number;
+  maxTasksPerWorker?: number;
+  maxBatch?: number;
+  depth?: number;
+  pipelined?: boolean;
+  startAs?: LaneState;
+}
+
+function setup(options: Setup = {}) {
+  const kind = new FakeKind(options.maxBatch ?? 8, options.depth ?? 8, options.pipelined ?? false, options.startAs ?? 'ready');
+  let scheduler!: Scheduler<TestJob>;
+  let stops = 0;
+  const queue = new JobQueue<TestJob>({
+    start: () => true,
+    cancelled: () => false,
+    settle: (job, ok, value) => {
+      if (job.outcome !== undefined) throw new Error(`${job.name} settled twice`);
+      job.outcome = { ok, value };
+    },
+    onWork: () => scheduler.dispatch(),
+    stopWorkers: () => {
+      stops++;
+      return scheduler.shutdown();
+    },
+    brokenError: (message, cause) => new BrokenTestError(message, cause === undefined ? undefined : { cause }),
+  });
+  scheduler = new Scheduler(kind, queue, { maxWorkers: options.maxWorkers ?? 2, maxTasksPerWorker: options.maxTasksPerWorker });
+  const submit = (count: number, target = FAST_TARGET, prefix = 'j'): TestJob[] => {
+    const jobs = Array.from({ length: count }, (_, i): TestJob => ({ name: `${prefix}${i}`, target, args: [i], chunk: false }));
+    queue.pushAll(jobs);
+    scheduler.dispatch();
+    return jobs;
+  };
+  return { kind, queue, scheduler, submit, stops: () => stops };
+}
+
+/** Makes the latest result fast: one job, finished in no time. */
+function warmUp(s: ReturnType<typeof setup>): void {
+  s.submit(1, FAST_TARGET, 'warm');
+  s.kind.lanes[0].finish(1, 0.01);
+}
+
+const sizes = (lane: FakeLane): number[] => lane.batches.map((b) => b.names.length);
+
+describe('scheduling core: one job at a time while the work is slow or unmeasured', () => {
+  test('lanes open up to maxWorkers, each gets one job, the rest stays queued (cancellable)', () => {
+    const s = setup({ maxWorkers: 3 });
+    s.submit(10);
+    expect(s.kind.lanes.map(sizes)).toEqual([[1], [1], [1]]);
+    expect(s.queue.size).toBe(7);
+    expect(s.scheduler.batching).toBe(false);
+  });
+
+  test('a free lane is reused before another one opens', () => {
+    const s = setup({ maxWorkers: 3 });
+    s.submit(1);
+    s.kind.lanes[0].finish(1, 5);
+    s.submit(1);
+    expect(s.kind.lanes).toHaveLength(1);
+    expect(sizes(s.kind.lanes[0])).toEqual([1, 1]);
+  });
+
+  test('a lane that is still starting takes its first job at once, and no more until it is ready', () => {
+    const s = setup({ maxWorkers: 2, startAs: 'starting' });
+    s.submit(6);
+    expect(s.kind.lanes.map(sizes)).toEqual([[1], [1]]);
+    s.kind.lanes[0].ready();
+    expect(s.kind.lanes.map(sizes)).toEqual([[1], [1]]); // it still holds its first job
+    s.kind.lanes[0].finish(1, 5);
+    expect(s.kind.lanes.map(sizes)).toEqual([[1, 1], [1]]);
+  });
+
+  test('a slow result turns batching off again', () => {
+    const s = setup({ maxWorkers: 1 });
+    warmUp(s);
+    expect(s.scheduler.batching).toBe(true);
+    s.submit(3);
+    s.kind.lanes[0].finish(3, 50);
+    expect(s.scheduler.batching).toBe(false);
+    s.submit(3);
+    expect(sizes(s.kind.lanes[0]).slice(-1)).toEqual([1]);
+  });
+});
+
+describe('scheduling core: batches once the work runs fast', () => {
+  test('each lane takes a slice of its share of the queue: ceil(ceil(queued / maxWorkers) / 4)', () => {
+    const s = setup({ maxWorkers: 2, maxBatch: 64, depth: 64 });
+    warmUp(s);
+    s.submit(80);
+    // share 40 each, slice 10; a lane that is not pipelined holds one batch at a time.
+    expect(s.kind.lanes.map(sizes)).toEqual([[1, 10], [10]]);
+    expect(s.queue.size).toBe(60);
+  });
+
+  test('a pipelined lane is dealt slices in turn with the others, up to its depth, in messages of at most maxBatch', () => {
+    const s = setup({ maxWorkers: 2, maxBatch: 8, depth: 30, pipelined: true });
+    warmUp(s);
+    s.submit(80);
+    // share 40, slice 10 → messages of 8 (maxBatch) until the depth of 30: 8, 8, 8, 6.
+    expect(sizes(s.kind.lanes[0]).slice(1)).toEqual([8, 8, 8, 6]);
+    expect(sizes(s.kind.lanes[1])).toEqual([8, 8, 8, 6]);
+    // Dealt in turn: the second lane's first message went out before the first lane's second.
+    expect(s.kind.lanes[1].batches[0].names[0]).toBe('j8');
+  });
+
+  test('a burst of a known-fast function is shared among the lanes, not handed to the first one', () => {
+    const s = setup({ maxWorkers: 2, maxBatch: 64, depth: 128, pipelined: true });
+    warmUp(s);
+    s.submit(8);
+    expect(sizes(s.kind.lanes[0]).slice(1).reduce((a, b) => a + b, 0)).toBe(4);
+    expect(sizes(s.kind.lanes[1]).reduce((a, b) => a + b, 0)).toBe(4);
+  });
+
+  test('jobs are marked fast by their own target, not by the pool', () => {
+    const s = setup({ maxWorkers: 1, maxBatch: 8, depth: 8 });
+    warmUp(s);
+    s.submit(1, SLOW_TARGET, 's');
+    expect(s.kind.lanes[0].batches.at(-1)?.fast).toEqual([false]);
+    s.kind.lanes[0].finish(1, 0.01);
+    s.submit(1, SLOW_TARGET, 's');
+    expect(s.kind.lanes[0].batches.at(-1)?.fast).toEqual([true]);
+  });
+});
+
+describe('scheduling core: deaths', () => {
+  test('the jobs a dead worker may have run fail naming it and how it ended; the others go back to the front and run on a new lane', () => {
+    const s = setup({ maxWorkers: 1, maxBatch: 8, depth: 8 });
+    warmUp(s);
+    const jobs = s.submit(6);
+    const [first] = s.kind.lanes;
+    expect(sizes(first).slice(1)).toEqual([2]); // share 6, slice 2
+    first.die(1, 'exit code 3');
+    expect(jobs[0].outcome?.ok).toBe(false);
+    expect(jobs[0].outcome?.value).toBeInstanceOf(BrokenTestError);
+    expect((jobs[0].outcome?.value as Error).message).toBe('the fake worker 1 running the task died (exit code 3)');
+    // Its target counts as slow now: the replacement gets one job, the one that never started, first.
+    const second = s.kind.lanes[1];
+    expect(second.batches).toEqual([{ names: ['j1'], fast: [false] }]);
+    expect(s.scheduler.batching).toBe(false);
+    second.finish(1, 5);
+    expect(second.batches.at(-1)?.names).toEqual(['j2']);
+  });
+
+  test('a worker that dies before it was ready breaks the pool: every job fails, new ones are refused', () => {
+    const s = setup({ maxWorkers: 2, startAs: 'starting' });
+    const jobs = s.submit(5);
+    s.kind.lanes[0].die(0, 'exit code 9', true);
+    const message = 'a fake worker 1 exited before it was ready (exit code 9); the fake pool is not usable anymore';
+    for (const job of jobs) {
+      expect(job.outcome?.ok).toBe(false);
+      expect((job.outcome?.value as Error).message).toBe(message);
+    }
+    expect(s.kind.lanes[1].state).toBe('dead'); // the other starting lane was ended
+    expect(s.queue.brokenError()?.message).toBe(message);
+  });
+
+  test('a worker whose initializer throws: its jobs and the queue fail with the cause, printed once for the pool', async () => {
+    const s = setup({ maxWorkers: 2 });
+    const jobs = s.submit(5);
+    const cause = new RangeError('bad setup');
+    const { printed } = await capturingConsoleError(async () => {
+      s.kind.lanes[0].initFailed(cause);
+      s.kind.lanes[1].initFailed(new RangeError('bad setup again'));
+    });
+    expect(printed).toHaveLength(1);
+    expect(printed[0]).toMatch(/^Exception in initializer: RangeError: bad setup/);
+    const message = 'a fake initializer failed, the fake pool is not usable anymore (RangeError: bad setup)';
+    expect((jobs[0].outcome?.value as Error).message).toBe(message);
+    for (const job of jobs.slice(2)) {
+      expect((job.outcome?.value as Error).message).toBe(message);
+      expect((job.outcome?.value as Error).cause).toBe(cause);
+    }
+    expect(s.queue.brokenError()?.cause).toBe(cause);
+  });
+
+  test('a job whose arguments could not be sent fails with a TypeError naming the worker; the lane lives on', () => {
+    const s = setup({ maxWorkers: 1 });
+    const [job] = s.submit(1);
+    s.kind.lanes[0].unsendable(0, new Error('could not be cloned'));
+    expect(job.outcome?.value).toBeInstanceOf(TypeError);
+    expect((job.outcome?.value as Error).message).toBe('an argument of the task cannot be sent to a fake: could not be cloned');
+  });
+});
+
+describe('scheduling core: lanes over their lifetime', () => {
+  test('a worker that ran maxTasksPerWorker jobs is retired and replaced', () => {
+    const s = setup({ maxWorkers: 1, maxTasksPerWorker: 2 });
+    s.submit(5);
+    const [first] = s.kind.lanes;
+    first.finish(1, 5);
+    first.finish(1, 5);
+    expect(first.state).toBe('retiring');
+    expect(first.assigned).toBe(2);
+    expect(s.kind.lanes).toHaveLength(2);
+    expect(sizes(s.kind.lanes[1])).toEqual([1]);
+  });
+
+  test('when the queue is empty, an idle lane gets what the kind steals from a busy one', () => {
+    const s = setup({ maxWorkers: 2 });
+    const jobs = s.submit(2);
+    const [a, b] = s.kind.lanes;
+    s.kind.stolen = [{ name: 'stolen', target: FAST_TARGET, args: [], chunk: false }];
+    b.finish(1, 5);
+    expect(b.batches.at(-1)?.names).toEqual(['stolen']);
+    void a;
+    void jobs;
+  });
+
+  test('a lane keeps the process alive while it has work or work is queued', () => {
+    const s = setup({ maxWorkers: 1 });
+    s.submit(2);
+    const [lane] = s.kind.lanes;
+    expect(lane.busy).toBe(true);
+    lane.finish(1, 5);
+    lane.finish(1, 5);
+    expect(lane.busy).toBe(false);
+  });
+
+  test('shutdown retires the idle lanes and closes the kind once', async () => {
+    const s = setup({ maxWorkers: 2 });
+    s.submit(2);
+    for (const lane of s.kind.lanes) lane.finish(1, 5);
+    await s.queue.close();
+    expect(s.stops()).toBe(1);
+    expect(s.kind.lanes.map((lane) => lane.state)).toEqual(['retiring', 'retiring']);
+    expect(s.kind.closed).toBe(1);
+  });
+
+  test('terminate takes every job back from the lanes and fails it with the reason', () => {
+    const s = setup({ maxWorkers: 2 });
+    const jobs = s.submit(4);
+    const reason = new Error('terminated');
+    s.queue.failQueued(reason);
+    s.scheduler.terminate(reason);
+    expect(jobs.map((job) => job.outcome?.value)).toEqual([reason, reason, reason, reason]);
+    expect(s.kind.lanes.map((lane) => lane.state)).toEqual(['dead', 'dead']);
+  });
+});
