@@ -3,11 +3,7 @@
  */
 import { checkMilliseconds } from '../internal/validate';
 import { after } from '../internal/timer';
-
-/** A private word nobody ever notifies: `Atomics.wait` on it is a pure sleep. */
-const NEVER_NOTIFIED = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
-/** Slot of NEVER_NOTIFIED. */
-const WORD = 0;
+import { sleepBlocking } from '../internal/shm/block';
 
 /**
  * Resolves after `ms` milliseconds, leaving the event loop free (a pending sleep keeps the process
@@ -33,7 +29,7 @@ export async function sleep(ms: number): Promise<void> {
 export function sleepSync(ms: number): void {
   checkMilliseconds(ms, 'ms');
   if (ms === 0) return;
-  Atomics.wait(NEVER_NOTIFIED, WORD, 0, ms === Infinity ? undefined : ms);
+  sleepBlocking(ms);
 }
 
 function noop(): void {}

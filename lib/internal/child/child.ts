@@ -44,6 +44,7 @@ import type { ChildConfig } from './config';
 import { processIdentity } from './identity';
 import { HAVE_PROC, zombieStatus, type ExitStatus } from './proc-status';
 import { spawnChild } from './spawn';
+import { sleepBlocking } from '../shm/block';
 
 export type { ExitStatus };
 
@@ -108,7 +109,6 @@ function signalAtExit(child: Child, signal: NodeJS.Signals): void {
   });
 }
 
-const pollWord = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
 
 /** A forked child process and its life (see above). */
 export class Child {
@@ -253,7 +253,7 @@ export class Child {
       if (!HAVE_PROC) throw new RuntimeError('waiting synchronously for a child process needs /proc (Linux); await join() instead');
       const left = deadline - performance.now();
       if (left <= 0) return undefined;
-      Atomics.wait(pollWord, 0, 0, Math.min(slice, left));
+      sleepBlocking(Math.min(slice, left));
       slice = Math.min(slice * 2, MAX_POLL_MS);
     }
   }

@@ -80,6 +80,17 @@ export function localBlock(words: number): LocalBlock {
   return new LocalBlock(new Int32Array(new SharedArrayBuffer(words * Int32Array.BYTES_PER_ELEMENT)));
 }
 
+/** A private word nobody ever wakes: waiting on it is a pure sleep. */
+let neverWoken: LocalBlock | undefined;
+
+/**
+ * Blocks the calling thread for `ms` milliseconds (Infinity: for ever), without spinning: the one
+ * pure sleep of the library (sleepSync, a retried write to a full pipe, polling a child's end).
+ */
+export function sleepBlocking(ms: number): void {
+  (neverWoken ??= localBlock(1)).waitSync(0, 0, ms);
+}
+
 /**
  * How a primitive's constructor is given its memory instead of allocating its own: a reviver (a
  * handle received from another thread) or a `threadkit/multiprocessing` subclass (a block of the

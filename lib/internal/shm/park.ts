@@ -31,7 +31,7 @@
  * re-check their condition in a loop and re-park with the time that is left.
  */
 import { remaining } from './deadline';
-import { LocalBlock, type Block, type ParkResult } from './block';
+import type { Block, ParkResult } from './block';
 
 export type { ParkResult };
 
@@ -81,17 +81,11 @@ export function spinWhile(i32: Int32Array, index: number, expected: number): boo
   return spin(i32, index, expected) >= 0;
 }
 
-/** A Block for an Int32Array of this process (callers that still pass bare words). */
-function asBlock(memory: Block | Int32Array): Block {
-  return ArrayBuffer.isView(memory) ? new LocalBlock(memory as Int32Array) : memory;
-}
-
 /**
  * Blocks the calling thread while `i32[index] === expected`, until woken or `deadline`
- * (`performance.now()` time, or FOREVER) passes. An Int32Array is memory of this process.
+ * (`performance.now()` time, or FOREVER) passes.
  */
-export function parkSync(memory: Block | Int32Array, index: number, expected: number, deadline: number): ParkResult {
-  const block = asBlock(memory);
+export function parkSync(block: Block, index: number, expected: number, deadline: number): ParkResult {
   if (spin(block.i32, index, expected) >= 0) return 'not-equal';
   const left = remaining(deadline);
   if (left === 0) return Atomics.load(block.i32, index) === expected ? 'timed-out' : 'not-equal';
@@ -102,8 +96,7 @@ export function parkSync(memory: Block | Int32Array, index: number, expected: nu
  * Waits without blocking the event loop while `i32[index] === expected`, until woken or
  * `deadline` passes. Keeps the process alive while pending.
  */
-export async function parkAsync(memory: Block | Int32Array, index: number, expected: number, deadline: number): Promise<ParkResult> {
-  const block = asBlock(memory);
+export async function parkAsync(block: Block, index: number, expected: number, deadline: number): Promise<ParkResult> {
   if (spin(block.i32, index, expected) >= 0) return 'not-equal';
   const left = remaining(deadline);
   if (left === 0) return Atomics.load(block.i32, index) === expected ? 'timed-out' : 'not-equal';

@@ -11,7 +11,8 @@
  * outcome message from the port synchronously (`receiveMessageOnPort`), so the run's end has been
  * handled (an error sent to the excepthook) before the wait returns, as in Python.
  */
-import { parkAsync, parkSync } from '../shm/park';
+import { parkAsync, parkSync, unpark } from '../shm/park';
+import { LocalBlock } from '../shm/block';
 import { decodeError, encodeError, type EncodedTarget } from '../transport';
 import { CANCEL, CANCELLED, LIFE, NEW, STARTED, STATE_SLOTS, STOPPED, type RunMessage } from '../worker/thread-protocol';
 import { PooledWorker, type RunEnd, type RunListener } from './warm-pool';
@@ -32,6 +33,8 @@ export type RunRequest = Omit<RunMessage, 'type' | 'state' | 'target'> & { reado
  */
 export class ThreadRun implements RunListener {
   readonly state = new Int32Array(new SharedArrayBuffer(STATE_SLOTS * Int32Array.BYTES_PER_ELEMENT));
+  /** The state words as a block (this process's memory): how joiners sleep on them and are woken. */
+  readonly stateBlock = new LocalBlock(this.state);
   readonly #onEnd: (end: RunEnd) => void;
   readonly #onLateCrash: (crash: unknown) => void;
   #worker: PooledWorker | null = null;
@@ -72,7 +75,7 @@ export class ThreadRun implements RunListener {
     this.#end = end;
     this.#worker = null;
     Atomics.store(this.state, LIFE, STOPPED);
-    Atomics.notify(this.state, LIFE);
+    unpark(this.stateBlock, LIFE, Infinity);
     this.#onEnd(end);
   }
 
@@ -83,7 +86,7 @@ export class ThreadRun implements RunListener {
   /** Stops a waiting Timer. */
   cancel(): void {
     Atomics.store(this.state, CANCEL, CANCELLED);
-    Atomics.notify(this.state, CANCEL);
+    unpark(this.stateBlock, CANCEL, Infinity);
   }
 
   async terminate(): Promise<void> {
@@ -97,7 +100,7 @@ export class ThreadRun implements RunListener {
         this.#settle();
         return true;
       }
-      if (parkSync(this.state, LIFE, life, deadline) === 'timed-out' && Atomics.load(this.state, LIFE) !== STOPPED) return false;
+      if (parkSync(this.stateBlock, LIFE, life, deadline) === 'timed-out' && Atomics.load(this.state, LIFE) !== STOPPED) return false;
     }
   }
 
@@ -108,7 +111,7 @@ export class ThreadRun implements RunListener {
         this.#settle();
         return true;
       }
-      if ((await parkAsync(this.state, LIFE, life, deadline)) === 'timed-out' && Atomics.load(this.state, LIFE) !== STOPPED) return false;
+      if ((await parkAsync(this.stateBlock, LIFE, life, deadline)) === 'timed-out' && Atomics.load(this.state, LIFE) !== STOPPED) return false;
     }
   }
 

@@ -1,4 +1,4 @@
-// Runs inside a worker thread; imports only node built-ins.
+// Runs inside a worker thread; imports only node built-ins and the sleep of internal/shm/block.
 /**
  * Makes a worker's `process.stdout` / `process.stderr` (and so its `console`) write straight to the
  * process's file descriptors 1 and 2, synchronously, as a Python thread's `print` does.
@@ -17,12 +17,12 @@
  */
 import { writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { sleepBlocking } from '../shm/block';
 
 const STDOUT_FD = 1;
 const STDERR_FD = 2;
 /** Wait between retries of a write to a full non-blocking pipe, in ms. */
 const RETRY_MS = 1;
-const retryWord = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
 
 function writeAll(fd: number, data: Uint8Array): void {
   let offset = 0;
@@ -31,7 +31,7 @@ function writeAll(fd: number, data: Uint8Array): void {
       offset += writeSync(fd, data, offset, data.length - offset);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return;
-      Atomics.wait(retryWord, 0, 0, RETRY_MS);
+      sleepBlocking(RETRY_MS);
     }
   }
 }

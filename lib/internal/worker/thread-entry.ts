@@ -19,6 +19,7 @@ import type { EncodedError } from '../transport/errors';
 import { decodeValue } from '../transport/values';
 import { adoptThreadNameCounter, setCurrentThread } from './context';
 import { installDirectStdio } from './direct-stdio';
+import { LocalBlock } from '../shm/block';
 import {
   CANCEL, CANCELLED, LIFE, NOT_CANCELLED, RUNNING, STOPPED,
   type DoneMessage, type RunMessage, type ThreadWorkerData,
@@ -29,11 +30,11 @@ adoptThreadNameCounter(nameCounter);
 installDirectStdio();
 
 /** State words of the run in progress, for the exit handler. */
-let running: Int32Array | undefined;
+let running: LocalBlock | undefined;
 
-function markStopped(state: Int32Array): void {
-  Atomics.store(state, LIFE, STOPPED);
-  Atomics.notify(state, LIFE);
+function markStopped(state: LocalBlock): void {
+  Atomics.store(state.i32, LIFE, STOPPED);
+  state.wake(LIFE, Infinity);
 }
 
 // A target that calls process.exit() ends this worker: its joiners must still wake, even when the
@@ -43,21 +44,21 @@ process.on('exit', () => {
 });
 
 /** A Timer's wait: true when the interval passed, false when cancelled first. */
-function waitForTimer(state: Int32Array, fireAt: number): boolean {
+function waitForTimer(state: LocalBlock, fireAt: number): boolean {
   const { parkSync } = require('../shm/park') as typeof import('../shm/park');
   const { performance } = require('node:perf_hooks') as typeof import('node:perf_hooks');
   const deadline = fireAt - performance.timeOrigin;
-  while (Atomics.load(state, CANCEL) === NOT_CANCELLED) {
-    if (parkSync(state, CANCEL, NOT_CANCELLED, deadline) === 'timed-out') return Atomics.load(state, CANCEL) !== CANCELLED;
+  while (Atomics.load(state.i32, CANCEL) === NOT_CANCELLED) {
+    if (parkSync(state, CANCEL, NOT_CANCELLED, deadline) === 'timed-out') return Atomics.load(state.i32, CANCEL) !== CANCELLED;
   }
   return false;
 }
 
 async function run(msg: RunMessage): Promise<void> {
-  const state = new Int32Array(msg.state);
+  const state = new LocalBlock(new Int32Array(msg.state));
   running = state;
   setCurrentThread(msg.name, msg.daemon);
-  Atomics.store(state, LIFE, RUNNING);
+  Atomics.store(state.i32, LIFE, RUNNING);
   let outcome: EncodedOutcome = { ok: true, value: undefined };
   if (msg.fireAt === undefined || waitForTimer(state, msg.fireAt)) {
     try {
