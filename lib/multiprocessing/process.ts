@@ -29,7 +29,7 @@
 import { inspect } from 'node:util';
 import { constants } from 'node:os';
 import { RuntimeError, ValueError } from '../errors';
-import type { Target } from '../target';
+import type { Target, TargetOptions } from '../target';
 import { deadlineFor } from '../internal/shm/deadline';
 import { checkTimeout, describe } from '../internal/validate';
 import { encodeArgs, encodeTarget, type EncodedTarget } from '../internal/transport';
@@ -40,21 +40,13 @@ import { processIdentity } from '../internal/child/identity';
 import type { RunMessage } from '../internal/child/run-message';
 import { trackChild, untrackChild } from './current';
 
-/**
- * `args` typed by the target's parameters: required when the target has required parameters,
- * optional when it has none (or only optional ones, or no target is given).
- */
-type ArgsOption<A extends unknown[]> = [] extends A ? { args?: NoInfer<A> } : { args: NoInfer<A> };
-
-/** Options of {@link Process}. */
-export type ProcessOptions<A extends unknown[] = any[]> = {
-  /** What the process runs: a self-contained function, or a `fromModule` reference. @default nothing */
-  target?: Target<A>;
+/** Options of {@link Process}: `args` must fit the parameters of `target` (see {@link TargetOptions}). */
+export type ProcessOptions<A extends any[] = any[]> = TargetOptions<A> & {
   /** The process's name; an empty string takes the default too, as in Python. @default '<Class>-N' ('Process-1', 'Process-1:2' in a child) */
   name?: string;
   /** A daemon child never keeps this process alive and ends when it ends. @default the current process's daemon flag */
   daemon?: boolean;
-} & ArgsOption<A>;
+};
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, number]) => [-number, name]));
 
@@ -79,7 +71,7 @@ const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, numbe
  * @throws TypeError from the constructor when an option has the wrong type, the target is not a
  *   sendable function or fromModule reference, or an argument cannot be sent to another process
  */
-export class Process<A extends unknown[] = any[]> {
+export class Process<A extends any[] = any[]> {
   /** The target as given, for `run()` in this process; dropped at start(). */
   #target: Target<A> | undefined;
   #args: readonly unknown[];
