@@ -23,7 +23,8 @@ import { RuntimeError } from '../errors';
 import type { Target, TargetOptions } from '../target';
 import { deadlineFor } from '../internal/shm/deadline';
 import { checkTimeout, describe } from '../internal/validate';
-import { decodeError, encodeArgs, encodeTarget, encodeValue, type EncodedTarget } from '../internal/transport';
+import { decodeError, encodeArgs, encodeTarget, type EncodedTarget } from '../internal/transport';
+import { runPayload } from '../internal/transport/run-payload';
 import { captureCallSite, withCallSite, type CallSite } from '../internal/transport/call-site';
 import { getCurrentThread, nextThreadName } from '../internal/worker/context';
 import { inThisRealm, ThreadRun, type RunEnd, type RunRequest } from '../internal/thread/run';
@@ -215,15 +216,7 @@ export class Thread<A extends any[] = any[]> {
 
   /** Target, arguments and `this` to send: an overriding run() with the fields, else the target. */
   #payload(): Pick<RunRequest, 'target' | 'args' | 'thisArg'> {
-    const run: unknown = this.run;
-    if (run === Thread.prototype.run) return { target: this.#encodedTarget ?? NOOP, args: this.#encodedArgs, thisArg: undefined };
-    const target = encodeTarget(run, 'run');
-    const fields: Record<string, unknown> = {};
-    for (const key of Object.keys(this)) {
-      if (key === 'run') continue;
-      fields[key] = encodeValue((this as unknown as Record<string, unknown>)[key], `field ${JSON.stringify(key)} of ${this.#name}`);
-    }
-    return { target, args: [], thisArg: fields };
+    return runPayload(this, Thread.prototype.run, { target: this.#encodedTarget ?? NOOP, args: this.#encodedArgs }, this.#name);
   }
 
   #onEnd(end: RunEnd): void {
