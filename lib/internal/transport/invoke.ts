@@ -18,11 +18,12 @@
  *
  * Module targets (`fromModule`): `.mjs` is imported, `.js`/`.cjs` required (falling back to import for
  * an ES module), `.ts` required after registering tsx's CommonJS hook when this process does not
- * already run under tsx.
+ * already run under tsx. A package name or relative path is resolved here, where the task runs, from
+ * this process's working directory (for a distributed worker, on its own machine).
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { EncodedTarget } from './targets';
 import { encodeError, isError, type EncodedError } from './errors';
 import { decodeArgs, encodeValue } from './values';
@@ -112,15 +113,28 @@ function ensureTypeScript(): void {
 
 const modules = new Map<string, Promise<unknown>>();
 
+/** A module target's file: its `file:` URL, or its specifier resolved from the working directory. */
+function moduleFile(href: string): string {
+  if (href.startsWith('file:')) return fileURLToPath(href);
+  const cwd = process.cwd();
+  try {
+    return createRequire(path.join(cwd, 'threadkit-target.js')).resolve(href);
+  } catch (error) {
+    throw new Error(`cannot resolve module ${JSON.stringify(href)} from ${cwd}, the working directory of the process running the task`, { cause: error });
+  }
+}
+
 async function loadModule(href: string): Promise<unknown> {
-  const file = fileURLToPath(href);
+  const file = moduleFile(href);
+  // A builtin (`node:os`) resolves to itself.
+  if (!path.isAbsolute(file)) return libRequire(file);
   const ext = path.extname(file);
-  if (ext === '.mjs' || ext === '.mts') return dynamicImport(href);
+  if (ext === '.mjs' || ext === '.mts') return dynamicImport(pathToFileURL(file).href);
   if (ext === '.ts' || ext === '.cts' || ext === '.tsx') ensureTypeScript();
   try {
     return libRequire(file);
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'ERR_REQUIRE_ESM') return dynamicImport(href);
+    if ((error as { code?: unknown }).code === 'ERR_REQUIRE_ESM') return dynamicImport(pathToFileURL(file).href);
     throw error;
   }
 }
@@ -148,7 +162,7 @@ async function resolveModuleTarget(target: Extract<EncodedTarget, { kind: 'modul
     fn = (mod as Record<string, unknown>)?.[target.exportName];
   }
   if (typeof fn !== 'function') {
-    throw new TypeError(`module ${fileURLToPath(target.href)} has no exported function ${JSON.stringify(target.exportName)} (got ${typeof fn})`);
+    throw new TypeError(`module ${target.href.startsWith('file:') ? fileURLToPath(target.href) : target.href} has no exported function ${JSON.stringify(target.exportName)} (got ${typeof fn})`);
   }
   resolvedTargets.set(`${target.href}#${target.exportName}`, fn as AnyFunction);
   return fn as AnyFunction;
