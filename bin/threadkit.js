@@ -13,6 +13,4 @@ if (fs.existsSync(built)) {
   require('tsx/cjs');
   cli = require('../lib/distributed/cli.ts');
 }
-cli.main(process.argv.slice(2)).then((status) => {
-  process.exitCode = status;
-});
+cli.run(process.argv.slice(2));

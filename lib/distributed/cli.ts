@@ -68,8 +68,12 @@ function numberFlag(text: string | undefined, flag: string): number | undefined 
   return n;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((status) => {
-    process.exitCode = status;
-  });
+/**
+ * Runs the command and exits with its status. Exiting explicitly ends what a stopped worker may
+ * still hold: a task that timed out runs on in a retired thread or process, which ends with it.
+ */
+export function run(argv: readonly string[]): void {
+  void main(argv).then((status) => process.stdout.write('', () => process.exit(status)));
 }
+
+if (require.main === module) run(process.argv.slice(2));

@@ -88,6 +88,8 @@ export interface DistributedExecutorOptions {
 const KEEP_COMPLETED = { age: 300, count: 50_000 } as const;
 /** Failed jobs (refused, too many worker deaths) stay longer, for whoever inspects the queue. */
 const KEEP_FAILED = { age: 24 * 3600, count: 10_000 } as const;
+/** A task waits this long for a first connection to Redis before it fails. */
+const CONNECT_TIMEOUT_MS = 30_000;
 /** Jobs per `addBulk` call: one Redis transaction each, short enough not to hold Redis up. */
 const ADD_BATCH = 1000;
 /** A task not heard of for this long is looked up in Redis; then at doubling intervals up to CHECK_MAX_MS. */
@@ -174,6 +176,8 @@ export class DistributedExecutor extends Executor {
   readonly #ops = new Set<Promise<unknown>>();
   #checkTimer: NodeJS.Timeout | undefined;
   #shutdown = false;
+  /** The last connection error, for the message of a task that could not be added. */
+  #connectionError: unknown;
   #closing: Promise<void> | undefined;
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
@@ -196,7 +200,7 @@ export class DistributedExecutor extends Executor {
       defaultJobOptions: { removeOnComplete: { ...KEEP_COMPLETED }, removeOnFail: { ...KEEP_FAILED } },
     });
     // Connection trouble is retried underneath; what it costs a task shows in that task's future.
-    this.#queue.on('error', noop);
+    this.#queue.on('error', (error) => (this.#connectionError = error));
     this.#ready = this.#start();
     this.#ready.catch(noop);
   }
@@ -278,6 +282,7 @@ export class DistributedExecutor extends Executor {
     // The client is ioredis (made from connection options), whose commands BullMQ's client type leaves out.
     const client = (await this.#queue.getBackend().client) as unknown as StreamCommands;
     const last = await client.xrevrange(this.#queue.keys.events, '+', '-', 'COUNT', 1);
+    if (this.#closing !== undefined) throw new RuntimeError('the executor was shut down');
     const events = new QueueEvents(this.#queueName, { connection: { ...this.#connection }, lastEventId: last.length > 0 ? last[0][0] : '0-0' });
     events.on('error', noop);
     events.on('active', ({ jobId }) => this.#onActive(jobId));
@@ -340,7 +345,7 @@ export class DistributedExecutor extends Executor {
   async #add(tasks: Task[]): Promise<void> {
     for (const task of tasks) task.state = ADDING;
     try {
-      await this.#ready;
+      await this.#connected();
       await this.#queue.addBulk(tasks.map((task) => ({ name: task.name, data: task.data, opts: { jobId: task.id } })));
     } catch (error) {
       const failure = new RuntimeError(`the task could not be added to the queue in Redis at ${this.#url}: ${messageOf(error)}`, { cause: error });
@@ -355,6 +360,18 @@ export class DistributedExecutor extends Executor {
       if (task.removeWhenAdded) this.#removeJob(task.id);
     }
     this.#startChecks();
+  }
+
+  /** Resolves once the executor can add jobs; rejects when Redis could not be reached within CONNECT_TIMEOUT_MS. */
+  #connected(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const why = this.#connectionError === undefined ? 'no answer' : messageOf(this.#connectionError);
+        reject(new Error(`cannot connect within ${CONNECT_TIMEOUT_MS / 1000} s (${why})`));
+      }, CONNECT_TIMEOUT_MS);
+    });
+    return Promise.race([this.#ready, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Removes a cancelled task's job from Redis; a no-op when a worker already took it (see the file's overview). */
@@ -474,8 +491,11 @@ export class DistributedExecutor extends Executor {
   async #close(): Promise<void> {
     if (this.#checkTimer !== undefined) clearInterval(this.#checkTimer);
     this.#checkTimer = undefined;
-    await this.#ready.catch(noop);
+    // Closing the queue's connection also ends a start-up still connecting (its client promise
+    // rejects); a start-up past its last await sees #closing and makes no events reader.
     await Promise.allSettled([this.#events?.close(), this.#queue.close()]);
+    await this.#ready.catch(noop);
+    await this.#events?.close();
   }
 }
 

@@ -2,9 +2,15 @@
  * runWorker: serves a DistributedExecutor's queue on this machine.
  *
  * A BullMQ Worker takes jobs from the queue, at most `concurrency` at a time; each job's task is
- * checked (signature), then run in a local ThreadPoolExecutor or ProcessPoolExecutor of
- * `concurrency` workers through `task-entry.ts`, and its signed outcome becomes the job's return
- * value. This process's main thread never runs task code.
+ * checked (signature), then run through `task-entry.ts` in a local ThreadPoolExecutor or
+ * ProcessPoolExecutor, and its signed outcome becomes the job's return value. This process's main
+ * thread never runs task code.
+ *
+ * Slots. Each of the `concurrency` jobs in progress has a one-worker executor of its own (a slot),
+ * rather than all sharing one pool of `concurrency` workers: a pool batches and pipelines work it
+ * has seen run fast, and here every task goes through the same entry function, so a shared pool
+ * could queue a job behind a blocked one while another of its workers idles. One task per slot
+ * keeps the jobs BullMQ handed out running side by side, as the local pools would run them.
  *
  * Failures, and who handles them:
  * - a task that throws: its error is the outcome (the job completes; the caller's future fails);
@@ -102,7 +108,7 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
   if (signal?.aborted) return;
 
   const log = logger();
-  const local: Executor = kind === 'threads' ? new ThreadPoolExecutor({ maxWorkers: concurrency }) : new ProcessPoolExecutor({ maxWorkers: concurrency });
+  const slots = new Slots(kind === 'threads' ? () => new ThreadPoolExecutor({ maxWorkers: 1 }) : () => new ProcessPoolExecutor({ maxWorkers: 1 }));
   let refusals = 0;
   const processor = async (job: Job): Promise<JobResult> => {
     const jobId = job.id ?? '';
@@ -122,15 +128,23 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
     if (job.stalledCounter > task.retries) {
       throw new UnrecoverableError(`${DIED}the workers running the task died ${job.stalledCounter} times (retries: ${task.retries})`);
     }
-    const future = local.submit(runTask(), task.target, task.args, task.chunk);
+    const slot = slots.acquire();
+    const future = slot.submit(runTask(), task.target, task.args, task.chunk);
     let outcome: EncodedOutcome;
     try {
       outcome = await future.result(task.timeout);
+      slots.release(slot);
     } catch (error) {
-      // The local pool's own failures (a thread or process that died, a result it could not take).
-      const failure = error instanceof TimeoutError && !future.done()
-        ? new TimeoutError(`the task did not finish within ${task.timeout} ms on the worker on ${os.hostname()}`)
-        : error;
+      let failure = error;
+      if (error instanceof TimeoutError && !future.done()) {
+        // A thread or process cannot be stopped mid-task: it finishes in the background, in a slot
+        // that is retired, and a new one serves the next job.
+        slots.retire(slot);
+        failure = new TimeoutError(`the task did not finish within ${task.timeout} ms on the worker on ${os.hostname()}`);
+      } else {
+        // The local pool's own failures: a thread or process that died, a result it could not take.
+        slots.release(slot);
+      }
       outcome = { ok: false, error: encodeError(failure) };
     }
     return packResult(secret, queue, jobId, outcome, (error) => ({ ok: false, error: encodeError(error) }));
@@ -177,8 +191,44 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
   } finally {
     signal?.removeEventListener('abort', onAbort);
     await worker.close();
-    await local.shutdown();
+    await slots.shutdown();
     removeSignalHandlers();
+  }
+}
+
+/** One-worker executors, one per job in progress (see the file's overview). */
+class Slots {
+  readonly #make: () => Executor;
+  readonly #idle: Executor[] = [];
+  /** Slots in use or idle; retired ones have left. */
+  readonly #live = new Set<Executor>();
+
+  constructor(make: () => Executor) {
+    this.#make = make;
+  }
+
+  /** An idle slot (BullMQ runs at most `concurrency` jobs at once, so at most that many are made, retired ones aside). */
+  acquire(): Executor {
+    const slot = this.#idle.pop();
+    if (slot !== undefined) return slot;
+    const made = this.#make();
+    this.#live.add(made);
+    return made;
+  }
+
+  release(slot: Executor): void {
+    this.#idle.push(slot);
+  }
+
+  /** Retires a slot whose task runs on: it ends once that task has. */
+  retire(slot: Executor): void {
+    this.#live.delete(slot);
+    slot.shutdown({ wait: false }).catch(() => {});
+  }
+
+  /** Ends every slot; retired slots are not waited for (their tasks may never end). */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.#live].map((slot) => slot.shutdown({ wait: true })));
   }
 }
 
