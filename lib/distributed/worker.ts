@@ -159,6 +159,7 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
     autorun: false,
   });
   worker.on('error', (error) => log.trouble(`Redis at ${url}: ${error.message} (retrying)`));
+  worker.on('ioredis:close', () => log.trouble(`lost the connection to Redis at ${url} (reconnecting)`));
 
   let stopRequested!: () => void;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
