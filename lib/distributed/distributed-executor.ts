@@ -297,7 +297,7 @@ export class DistributedExecutor extends Executor {
 
   #enqueue(target: EncodedTarget, args: unknown[], chunk: boolean): Future<any> {
     const id = `${this.#id}-${++this.#seq}`;
-    const data = packTask(this.#secret, this.#queueName, id, { target, args, chunk, timeout: this.#timeout, retries: this.#retries });
+    const data = packTask(this.#secret, this.#queueName, id, target, { args, chunk, timeout: this.#timeout, retries: this.#retries });
     const future = new Future<any>();
     const task: Task = {
       id,

@@ -7,13 +7,15 @@
  * job name   the target's name (what a BullMQ dashboard shows)
  * job id     `<executor uuid>-<n>`, chosen by the executor so that it can match events to futures
  *            before `add` has even answered
- * job data   { v: 1, task: base64(v8.serialize(WireTask)), sig: HMAC-SHA256 }
+ * job data   { v: 1, target: base64(v8.serialize(EncodedTarget)), call: base64(v8.serialize(WireCall)),
+ *            sig: HMAC-SHA256 over both }
  * returns    { result: base64(v8.serialize(EncodedOutcome)), sig: HMAC-SHA256 }
  * ```
  *
  * Why v8's serializer: arguments and results are structured-cloneable values (Map, Date, BigInt,
  * typed arrays, `undefined`, `-0`), which JSON would corrupt; v8.serialize is structured clone's
- * own format. A task's error travels as the transport's encoded error record inside the outcome,
+ * own format. The target is serialized once per function (a map over 10 000 items serializes its
+ * source once), and a worker deserializes each distinct target once. A task's error travels as the transport's encoded error record inside the outcome,
  * so it arrives with its class, message, stack, own properties and cause.
  *
  * Signatures. A task is code: Redis access alone must not be enough to run code on the workers.
@@ -41,10 +43,8 @@ export const ENV_REDIS = 'THREADKIT_REDIS';
 /** Version of the job format; a worker refuses a version it does not know. */
 export const FORMAT_VERSION = 1;
 
-/** A task as the worker receives it (signed, serialized). */
-export interface WireTask {
-  /** The function (by source) or module reference to run. */
-  readonly target: EncodedTarget;
+/** One call of a task, as it travels beside its (separately serialized) target. */
+export interface WireCall {
   /** Encoded arguments; for a chunk, each element is the single argument of one call. */
   readonly args: unknown[];
   /** A chunk of `map`: one call per element of `args`, the result is the array of their results. */
@@ -55,10 +55,17 @@ export interface WireTask {
   readonly retries: number;
 }
 
+/** A task as the worker receives it, once checked and deserialized. */
+export interface WireTask extends WireCall {
+  /** The function (by source) or module reference to run. */
+  readonly target: EncodedTarget;
+}
+
 /** BullMQ job data of a task. */
 export interface JobData {
   readonly v: number;
-  readonly task: string;
+  readonly target: string;
+  readonly call: string;
   readonly sig: string;
 }
 
@@ -156,8 +163,8 @@ function redacted(url: URL): string {
 }
 
 /** The text a task's signature covers. */
-function taskText(queue: string, jobId: string, task: string): string {
-  return `threadkit-task-v1\n${queue}\n${jobId}\n${task}`;
+function taskText(queue: string, jobId: string, target: string, call: string): string {
+  return `threadkit-task-v1\n${queue}\n${jobId}\n${target}\n${call}`;
 }
 
 /** The text a result's signature covers. */
@@ -177,19 +184,33 @@ function sameSignature(expected: string, given: unknown): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** Serialized targets, by encoded target (encoded targets are made once per function and kept). */
+const packedTargets = new WeakMap<EncodedTarget, string>();
+
+/** A target in its job-data form, serialized once. */
+function packTarget(target: EncodedTarget): string {
+  let text = packedTargets.get(target);
+  if (text === undefined) {
+    text = v8.serialize(target).toString('base64');
+    packedTargets.set(target, text);
+  }
+  return text;
+}
+
 /**
  * Serializes and signs a task for the job `jobId`.
  * @throws TypeError when something in it cannot be serialized (the message names the argument)
  */
-export function packTask(secret: string, queue: string, jobId: string, task: WireTask): JobData {
+export function packTask(secret: string, queue: string, jobId: string, target: EncodedTarget, call: WireCall): JobData {
   let bytes: Buffer;
   try {
-    bytes = v8.serialize(task);
+    bytes = v8.serialize(call);
   } catch (error) {
-    throw new TypeError(`${culprit(task.args)} cannot be sent to another machine: ${(error as Error).message}`, { cause: error });
+    throw new TypeError(`${culprit(call.args)} cannot be sent to another machine: ${(error as Error).message}`, { cause: error });
   }
-  const text = bytes.toString('base64');
-  return { v: FORMAT_VERSION, task: text, sig: hmac(secret, taskText(queue, jobId, text)) };
+  const targetText = packTarget(target);
+  const callText = bytes.toString('base64');
+  return { v: FORMAT_VERSION, target: targetText, call: callText, sig: hmac(secret, taskText(queue, jobId, targetText, callText)) };
 }
 
 /** Which argument v8 refused ("argument 2"), found again one by one (only on the error path). */
@@ -204,16 +225,31 @@ function culprit(args: readonly unknown[]): string {
   return 'the task';
 }
 
+/** Deserialized targets, by their text: a worker deserializes each distinct target once. */
+const unpackedTargets = new Map<string, EncodedTarget>();
+const MAX_UNPACKED_TARGETS = 1024;
+
+function unpackTarget(text: string): EncodedTarget {
+  let target = unpackedTargets.get(text);
+  if (target === undefined) {
+    target = v8.deserialize(Buffer.from(text, 'base64')) as EncodedTarget;
+    // Bounded: a long-lived worker fed ever new functions must not grow without limit.
+    if (unpackedTargets.size >= MAX_UNPACKED_TARGETS) unpackedTargets.clear();
+    unpackedTargets.set(text, target);
+  }
+  return target;
+}
+
 /**
  * Checks and deserializes a job's task. Returns undefined when the job is not a task signed with
  * `secret` for this queue and job id: nothing of it is deserialized then.
  */
 export function unpackTask(secret: string, queue: string, jobId: string, data: unknown): WireTask | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
-  const { v, task, sig } = data as Partial<JobData>;
-  if (v !== FORMAT_VERSION || typeof task !== 'string') return undefined;
-  if (!sameSignature(hmac(secret, taskText(queue, jobId, task)), sig)) return undefined;
-  return v8.deserialize(Buffer.from(task, 'base64')) as WireTask;
+  const { v, target, call, sig } = data as Partial<JobData>;
+  if (v !== FORMAT_VERSION || typeof target !== 'string' || typeof call !== 'string') return undefined;
+  if (!sameSignature(hmac(secret, taskText(queue, jobId, target, call)), sig)) return undefined;
+  return { ...(v8.deserialize(Buffer.from(call, 'base64')) as WireCall), target: unpackTarget(target) };
 }
 
 /**
