@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
+import * as v8 from 'node:v8';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { DistributedExecutor } from 'threadkit/distributed';
 import { Condition, Event, Lock } from 'threadkit/threading';
@@ -181,8 +182,17 @@ describe('DistributedExecutor: signatures', () => {
     const events = new QueueEvents(QUEUE, { connection });
     try {
       await events.waitUntilReady();
-      const job = await queue.add('evil', { v: 1, task: Buffer.from('process.exit()').toString('base64'), sig: 'forged' });
-      await expect(job.waitUntilFinished(events, 20_000)).rejects.toThrow(/task refused/);
+      const pack = (value: unknown): string => v8.serialize(value).toString('base64');
+      // A well-formed task whose signature is forged, and a job that is no task at all.
+      const forged = await queue.add('evil', {
+        v: 1,
+        target: pack({ kind: 'source', source: '(() => process.exit(9))', name: 'evil' }),
+        call: pack({ args: [], chunk: false, timeout: undefined, retries: 0 }),
+        sig: 'A'.repeat(43),
+      });
+      const unsigned = await queue.add('evil', { x: 1 });
+      await expect(forged.waitUntilFinished(events, 20_000)).rejects.toThrow(/task refused/);
+      await expect(unsigned.waitUntilFinished(events, 20_000)).rejects.toThrow(/task refused/);
     } finally {
       await events.close();
       await queue.close();
