@@ -42,6 +42,7 @@ import { decodeOutcome, TargetCache } from '../internal/executor/encoding';
 import { MapIterator } from '../internal/executor/map';
 import { booleanOption, optionsObject, positiveInteger } from '../internal/executor/options';
 import { checkTimeout, describe } from '../internal/shm/deadline';
+import { track } from '../internal/tracking';
 import {
   connectionOption,
   DIED,
@@ -180,6 +181,7 @@ export class DistributedExecutor extends Executor {
   #connectionError: unknown;
   #closing: Promise<void> | undefined;
   readonly #closed: Promise<void>;
+  readonly #untrack: () => void;
   #resolveClosed!: () => void;
 
   constructor(options?: DistributedExecutorOptions) {
@@ -203,6 +205,13 @@ export class DistributedExecutor extends Executor {
     this.#queue.on('error', (error) => (this.#connectionError = error));
     this.#ready = this.#start();
     this.#ready.catch(noop);
+    // Open connections keep the process alive: an executor never shut down is a leak.
+    this.#untrack = track({
+      kind: 'connection',
+      label: `DistributedExecutor (queue ${this.#queueName})`,
+      idle: false,
+      kill: () => this.#closeNow(),
+    });
   }
 
   /**
@@ -488,6 +497,13 @@ export class DistributedExecutor extends Executor {
     this.#closing = this.#close().then(this.#resolveClosed, this.#resolveClosed);
   }
 
+  /** Closes at once, tasks or not (the leak check's kill): what is still out is left to Redis. */
+  #closeNow(): Promise<void> {
+    this.#shutdown = true;
+    this.#closing ??= this.#close().then(this.#resolveClosed, this.#resolveClosed);
+    return this.#closing;
+  }
+
   async #close(): Promise<void> {
     if (this.#checkTimer !== undefined) clearInterval(this.#checkTimer);
     this.#checkTimer = undefined;
@@ -496,6 +512,7 @@ export class DistributedExecutor extends Executor {
     await Promise.allSettled([this.#events?.close(), this.#queue.close()]);
     await this.#ready.catch(noop);
     await this.#events?.close();
+    this.#untrack();
   }
 }
 

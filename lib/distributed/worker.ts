@@ -33,6 +33,7 @@ import { fromModule, type ModuleTarget } from '../target';
 import { encodeError, type EncodedOutcome } from '../internal/transport';
 import { optionsObject, positiveInteger } from '../internal/executor/options';
 import { describe } from '../internal/shm/deadline';
+import { track } from '../internal/tracking';
 import { connectionOption, DIED, ENV_SECRET, packResult, queueOption, REFUSED, secretOption, unpackTask, type JobResult, type WireTask } from './protocol';
 
 /** Options of {@link runWorker}. */
@@ -182,6 +183,18 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
   process.on('SIGINT', onSignal);
   const onAbort = (): void => stopRequested();
   signal?.addEventListener('abort', onAbort, { once: true });
+  let finishedResolve!: () => void;
+  const finished = new Promise<void>((resolve) => (finishedResolve = resolve));
+  // A worker left running keeps the process alive: the leak check names it (and stops it).
+  const untrack = track({
+    kind: 'connection',
+    label: `runWorker (queue ${queue})`,
+    idle: false,
+    kill: () => {
+      stopRequested();
+      return finished;
+    },
+  });
 
   try {
     const running = worker.run();
@@ -194,6 +207,8 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
     await worker.close();
     await slots.shutdown();
     removeSignalHandlers();
+    untrack();
+    finishedResolve();
   }
 }
 
