@@ -167,6 +167,7 @@ export class DistributedExecutor extends Executor {
   #events: QueueEvents | undefined;
   /** Resolves once the events reader starts where the stream ends now (before the first add). */
   readonly #ready: Promise<void>;
+  #isReady = false;
   readonly #targets = new TargetCache();
   /** Tasks whose futures are not settled (cancelled ones leave at once), by job id, in submit order. */
   readonly #tasks = new Map<string, Task>();
@@ -204,7 +205,7 @@ export class DistributedExecutor extends Executor {
     // Connection trouble is retried underneath; what it costs a task shows in that task's future.
     this.#queue.on('error', (error) => (this.#connectionError = error));
     this.#ready = this.#start();
-    this.#ready.catch(noop);
+    this.#ready.then(() => (this.#isReady = true), noop);
     // Open connections keep the process alive: an executor never shut down is a leak.
     this.#untrack = track({
       kind: 'connection',
@@ -354,8 +355,10 @@ export class DistributedExecutor extends Executor {
   async #add(tasks: Task[]): Promise<void> {
     for (const task of tasks) task.state = ADDING;
     try {
-      await this.#connected();
-      await this.#queue.addBulk(tasks.map((task) => ({ name: task.name, data: task.data, opts: { jobId: task.id } })));
+      if (!this.#isReady) await this.#connected();
+      // One job is one script call; several are one transaction (addBulk).
+      if (tasks.length === 1) await this.#queue.add(tasks[0].name, tasks[0].data, { jobId: tasks[0].id });
+      else await this.#queue.addBulk(tasks.map((task) => ({ name: task.name, data: task.data, opts: { jobId: task.id } })));
     } catch (error) {
       const failure = new RuntimeError(`the task could not be added to the queue in Redis at ${this.#url}: ${messageOf(error)}`, { cause: error });
       for (const task of tasks) if (this.#tasks.get(task.id) === task) this.#settle(task, false, failure);

@@ -4,7 +4,7 @@
  * and take no new ones; a second signal ends it at once. Also: bullmq and ioredis load only through
  * `threadkit/distributed`.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -23,6 +23,11 @@ let redis: RedisServer;
 const workers: WorkerProcess[] = [];
 const owned: DistributedExecutor[] = [];
 const gates: Gate[] = [];
+/** Undone after the current test. */
+const cleanups: Array<() => void> = [];
+const afterThis = (fn: () => void): void => {
+  cleanups.push(fn);
+};
 
 function make(queue: string): DistributedExecutor {
   const executor = new DistributedExecutor({ connection: redis.url, queue, secret: SECRET });
@@ -62,6 +67,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterEach(async () => {
+  for (const undo of cleanups.splice(0)) undo();
   for (const gate of gates.splice(0)) await gate.close();
   await Promise.all(owned.splice(0).map((executor) => executor.shutdown({ wait: true, cancelFutures: true })));
   await Promise.all(workers.splice(0).map((worker) => worker.stop()));
@@ -144,6 +150,13 @@ describe('runWorker', () => {
   test('serves in this process until its AbortSignal is aborted; the running task finishes first', async () => {
     const queue = 'in-process';
     const controller = new AbortController();
+    // What the worker prints goes to this process's stderr: keep it out of the test output, and check it.
+    const printed: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    afterThis(() => spy.mockRestore());
     const serving = runWorker({ connection: redis.url, queue, secret: SECRET, concurrency: 1, kind: 'threads', signal: controller.signal });
     const executor = make(queue);
     expect(await executor.submit((a: number, b: number) => a + b, 2, 3)).toBe(5);
@@ -157,6 +170,7 @@ describe('runWorker', () => {
     await serving;
     expect(later.running()).toBe(false);
     expect(later.cancel()).toBe(true);
+    expect(printed.join('')).toMatch(/^threadkit worker: serving queue 'in-process' of redis:\/\/127\.0\.0\.1:\d+ with 1 threads/);
   }, 60_000);
 
   test('refuses to start without a secret, or with bad options', async () => {
