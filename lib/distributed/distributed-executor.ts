@@ -19,11 +19,12 @@
  * party that knows it.
  *
  * Results come back as BullMQ's queue events (a Redis stream, read by one QueueEvents connection).
- * The stream is trimmed to a bounded length, and a connection can drop while events pass, so the
- * events are the fast path, not the only one: a task not heard of for a while is looked up in
- * Redis (its job keeps its return value there for a few minutes after it finished), which also
- * catches a job that vanished (a Redis that restarted without persistence, a flushed queue): its
- * future fails instead of waiting forever.
+ * The stream is trimmed to a bounded length (EVENTS_MAX_LEN), so a reader held up long enough (a
+ * busy event loop, a slow link) can miss events: the events are the fast path, not the only one.
+ * A task not heard of for a while is looked up in Redis (its job keeps its return value there for a
+ * few minutes after it finished), at once for every task when the stream's oldest event is newer
+ * than the last one read; this also catches a job that vanished (a Redis that restarted without
+ * persistence, a flushed queue): its future fails instead of waiting forever.
  *
  * Workers that die mid-task are BullMQ's stalled jobs: the job goes back to the queue and another
  * worker runs it, at most `retries` more times (the worker counts them); the future settles once,
@@ -85,6 +86,11 @@ export interface DistributedExecutorOptions {
   retries?: number;
 }
 
+/**
+ * Length the queue's event stream is trimmed to (BullMQ's default: 10 000, about 2 500 tasks, which
+ * a reader held up for a second at full speed can fall behind). Set on the queue by each executor.
+ */
+const EVENTS_MAX_LEN = 50_000;
 /** BullMQ keeps a finished job (and its return value) this long, so that a missed event can be caught up. */
 const KEEP_COMPLETED = { age: 300, count: 50_000 } as const;
 /** Failed jobs (refused, too many worker deaths) stay longer, for whoever inspects the queue. */
@@ -177,6 +183,9 @@ export class DistributedExecutor extends Executor {
   /** Redis calls in flight (adds, removals): the connections close only after them. */
   readonly #ops = new Set<Promise<unknown>>();
   #checkTimer: NodeJS.Timeout | undefined;
+  /** Id of the newest event read (a stream id, `<ms>-<seq>`), to notice events trimmed before they were read. */
+  #lastEventId = '0-0';
+  #checkingTrim = false;
   #shutdown = false;
   /** The last connection error, for the message of a task that could not be added. */
   #connectionError: unknown;
@@ -200,6 +209,7 @@ export class DistributedExecutor extends Executor {
     this.#closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
     this.#queue = new Queue(this.#queueName, {
       connection: { ...connection },
+      streams: { events: { maxLen: EVENTS_MAX_LEN } },
       defaultJobOptions: { removeOnComplete: { ...KEEP_COMPLETED }, removeOnFail: { ...KEEP_FAILED } },
     });
     // Connection trouble is retried underneath; what it costs a task shows in that task's future.
@@ -293,11 +303,23 @@ export class DistributedExecutor extends Executor {
     const client = (await this.#queue.getBackend().client) as unknown as StreamCommands;
     const last = await client.xrevrange(this.#queue.keys.events, '+', '-', 'COUNT', 1);
     if (this.#closing !== undefined) throw new RuntimeError('the executor was shut down');
-    const events = new QueueEvents(this.#queueName, { connection: { ...this.#connection }, lastEventId: last.length > 0 ? last[0][0] : '0-0' });
+    this.#lastEventId = last.length > 0 ? last[0][0] : '0-0';
+    const events = new QueueEvents(this.#queueName, { connection: { ...this.#connection }, lastEventId: this.#lastEventId });
     events.on('error', noop);
-    events.on('active', ({ jobId }) => this.#onActive(jobId));
-    events.on('completed', ({ jobId, returnvalue }) => this.#onCompleted(jobId, returnvalue));
-    events.on('failed', ({ jobId, failedReason }) => this.#onFailed(jobId, failedReason));
+    // 'waiting' (one per job added) only moves the read position forward, for the trim check.
+    events.on('waiting', (_, id) => (this.#lastEventId = id));
+    events.on('active', ({ jobId }, id) => {
+      this.#lastEventId = id;
+      this.#onActive(jobId);
+    });
+    events.on('completed', ({ jobId, returnvalue }, id) => {
+      this.#lastEventId = id;
+      this.#onCompleted(jobId, returnvalue);
+    });
+    events.on('failed', ({ jobId, failedReason }, id) => {
+      this.#lastEventId = id;
+      this.#onFailed(jobId, failedReason);
+    });
     this.#events = events;
   }
 
@@ -468,6 +490,23 @@ export class DistributedExecutor extends Executor {
       clearInterval(this.#checkTimer);
       this.#checkTimer = undefined;
     }
+    if (waiting > 0 && !this.#checkingTrim) {
+      this.#checkingTrim = true;
+      this.#track(this.#checkTrim().finally(() => (this.#checkingTrim = false)));
+    }
+  }
+
+  /** When events were trimmed before they were read, every task waiting is looked up in Redis now. */
+  async #checkTrim(): Promise<void> {
+    let oldest: Array<[string, string[]]>;
+    try {
+      const client = (await this.#queue.getBackend().client) as unknown as StreamCommands;
+      oldest = await client.xrange(this.#queue.keys.events, '-', '+', 'COUNT', 1);
+    } catch {
+      return; // Redis unreachable: the next tick tries again.
+    }
+    if (oldest.length === 0 || compareIds(oldest[0][0], this.#lastEventId) <= 0) return;
+    for (const task of this.#tasks.values()) if (task.state === WAITING || task.state === RUNNING) task.checkAt = 0;
   }
 
   async #checkTask(task: Task): Promise<void> {
@@ -519,9 +558,17 @@ export class DistributedExecutor extends Executor {
   }
 }
 
-/** The ioredis command `#start` needs. */
+/** The ioredis commands of the stream checks. */
 interface StreamCommands {
   xrevrange(key: string, end: '+', start: '-', count: 'COUNT', n: number): Promise<Array<[id: string, fields: string[]]>>;
+  xrange(key: string, start: '-', end: '+', count: 'COUNT', n: number): Promise<Array<[id: string, fields: string[]]>>;
+}
+
+/** Orders two stream ids (`<ms>-<seq>`). */
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am !== bm ? am - bm : as - bs;
 }
 
 function noop(): void {}

@@ -7,6 +7,10 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Queue } from 'bullmq';
 import { DistributedExecutor } from 'threadkit/distributed';
 import { BrokenExecutorError, RuntimeError } from 'threadkit/errors';
 import { Rendezvous } from '../fixtures/process-rendezvous';
@@ -110,6 +114,53 @@ describe('a worker that dies mid-task', () => {
   }, 60_000);
 });
 
+describe('events trimmed before the executor read them', () => {
+  test("a task whose 'completed' event was trimmed away unread still settles, from the job kept in Redis", async () => {
+    const queueName = 'trimmed';
+    await startWorkers(queueName, 1);
+    const executor = make(queueName);
+    expect(await executor.submit(() => 'ready')).toBe('ready');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-trim-'));
+    const release = path.join(dir, 'release');
+    try {
+      const future = executor.submit(
+        (file: string) =>
+          new Promise((resolve) => {
+            const timer = setInterval(() => {
+              if (require('node:fs').existsSync(file)) {
+                clearInterval(timer);
+                resolve('finished');
+              }
+            }, 10);
+          }),
+        release,
+      );
+      await until(() => future.running(), 'the task running');
+      const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+      const [job] = await queue.getActive();
+      await queue.close();
+      // With this process's event loop held (execFileSync), so that nothing is read meanwhile: an
+      // event answers the executor's pending read, the task completes, and 300 more events trim
+      // the stream (to about 100) past its 'completed' event.
+      const events = `bull:${queueName}:events`;
+      execFileSync('bash', ['-c', `
+        set -e
+        cli() { redis-cli -p ${redis.port} "$@"; }
+        cli XADD ${events} '*' event noise > /dev/null
+        touch ${release}
+        for i in $(seq 1 500); do
+          [ -n "$(cli HGET bull:${queueName}:${job.id} finishedOn)" ] && break
+          sleep 0.02
+        done
+        for i in $(seq 1 300); do echo "XADD ${events} MAXLEN ~ 1 * event noise"; done | cli > /dev/null
+      `], { timeout: 30_000 });
+      expect(await future.result(30_000)).toBe('finished');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe('Redis restarting', () => {
   test('while idle, the executor and the workers reconnect and go on; a job lost with Redis fails its future', async () => {
     const [worker] = await startWorkers('restart', 1);
@@ -132,7 +183,6 @@ describe('Redis restarting', () => {
 
 /** True when the queue `name` has a job waiting. */
 async function redisHasWaiting(name: string): Promise<boolean> {
-  const { Queue } = await import('bullmq');
   const queue = new Queue(name, { connection: { host: '127.0.0.1', port: redis.port } });
   try {
     return (await queue.getWaitingCount()) > 0;
