@@ -535,7 +535,10 @@ export class DistributedExecutor extends Executor {
 
   /** After shutdown, once every task has settled and every Redis call has returned, closes the connections. */
   #maybeClose(): void {
-    if (!this.#shutdown || this.#closing !== undefined || this.#tasks.size > 0 || this.#ops.size > 0) return;
+    if (!this.#shutdown || this.#closing !== undefined || this.#tasks.size > 0) return;
+    // Redis calls in flight go first (a cancelled task's removal must reach Redis), unless Redis
+    // was never reached: then nothing of ours is there, and they would only wait to time out.
+    if (this.#ops.size > 0 && this.#isReady) return;
     this.#closing = this.#close().then(this.#resolveClosed, this.#resolveClosed);
   }
 

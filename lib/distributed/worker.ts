@@ -25,8 +25,9 @@
  */
 import * as os from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { TimeoutError } from '../errors';
+import { BrokenExecutorError, TimeoutError } from '../errors';
 import type { Executor } from '../futures/executor';
+import type { Future } from '../futures/future';
 import { ProcessPoolExecutor } from '../futures/process-pool-executor';
 import { ThreadPoolExecutor } from '../futures/thread-pool-executor';
 import { fromModule, type ModuleTarget } from '../target';
@@ -130,20 +131,25 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
       throw new UnrecoverableError(`${DIED}the workers running the task died ${job.stalledCounter} times (retries: ${task.retries})`);
     }
     const slot = slots.acquire();
-    const future = slot.submit(runTask(), task.target, task.args, task.chunk);
+    let future: Future<EncodedOutcome> | undefined;
     let outcome: EncodedOutcome;
     try {
+      future = slot.submit(runTask(), task.target, task.args, task.chunk);
       outcome = await future.result(task.timeout);
       slots.release(slot);
     } catch (error) {
       let failure = error;
-      if (error instanceof TimeoutError && !future.done()) {
+      if (error instanceof TimeoutError && future !== undefined && !future.done()) {
         // A thread or process cannot be stopped mid-task: it finishes in the background, in a slot
         // that is retired, and a new one serves the next job.
         slots.retire(slot);
         failure = new TimeoutError(`the task did not finish within ${task.timeout} ms on the worker on ${os.hostname()}`);
+      } else if (error instanceof BrokenExecutorError) {
+        // The task's thread or process died (the caller gets the Broken error, as from a local
+        // pool). A fresh slot serves the next job, whether or not this one could go on.
+        slots.retire(slot);
       } else {
-        // The local pool's own failures: a thread or process that died, a result it could not take.
+        // A result the local pool could not take back, and the like: the slot is fine.
         slots.release(slot);
       }
       outcome = { ok: false, error: encodeError(failure) };
@@ -196,20 +202,29 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
     },
   });
 
+  let fatal: { error: unknown } | undefined;
+  let ready = false;
   try {
-    const running = worker.run();
-    running.catch((error: unknown) => log.error(`the worker stopped: ${error instanceof Error ? error.message : String(error)}`));
-    await Promise.race([worker.waitUntilReady(), stopped]);
-    log.info(`serving queue '${queue}' of ${url} with ${concurrency} ${kind} (pid ${process.pid})`);
+    worker.run().catch((error: unknown) => {
+      // BullMQ's loop gave up: stop, and say why through the returned promise.
+      fatal = { error };
+      stopRequested();
+    });
+    ready = await Promise.race([worker.waitUntilReady().then(() => true), stopped.then(() => false)]);
+    if (ready) {
+      log.info(`serving queue '${queue}' of ${url} with ${concurrency} ${kind} (pid ${process.pid})`);
+    }
     await stopped;
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    await worker.close();
+    // Never connected, so no task of ours runs: do not wait for a Redis that may never answer.
+    await worker.close(!ready);
     await slots.shutdown();
     removeSignalHandlers();
     untrack();
     finishedResolve();
   }
+  if (fatal !== undefined) throw fatal.error;
 }
 
 /** One-worker executors, one per job in progress (see the file's overview). */

@@ -154,6 +154,17 @@ describe('DistributedExecutor: configuration', () => {
     expect(() => new DistributedExecutor({ ...base, secret: 42 as never })).toThrow(/`secret`.*number 42/);
   });
 
+  test('with Redis unreachable, shutdown with cancelFutures returns at once and cancels what was submitted', async () => {
+    const gone = await RedisServer.start();
+    const url = gone.url;
+    await gone.stop();
+    const executor = new DistributedExecutor({ connection: url, queue: QUEUE, secret: SECRET });
+    const futures = [1, 2, 3].map((x) => executor.submit((v: number) => v, x));
+    await new Promise((resolve) => setImmediate(resolve));
+    await executor.shutdown({ cancelFutures: true });
+    expect(futures.every((f) => f.cancelled())).toBe(true);
+  });
+
   test('a password in the URL never shows in messages', () => {
     const executor = make({ connection: redis.url.replace('redis://', 'redis://user:hunter2@') });
     expect(inspect(executor)).not.toMatch(/hunter2/);

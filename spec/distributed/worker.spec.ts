@@ -128,6 +128,20 @@ describe('the threadkit command', () => {
     expect(await later).toBe('taken');
   }, 60_000);
 
+  test('a worker that cannot reach Redis says so, keeps trying, and still stops at SIGTERM', async () => {
+    // A port nobody listens on: the one of a Redis that was stopped.
+    const gone = await RedisServer.start();
+    const url = gone.url;
+    await gone.stop();
+    const env = { ...process.env, THREADKIT_SECRET: SECRET };
+    const worker = WorkerProcess.spawn(['worker', '--redis', url, '--queue', 'unreachable'], env);
+    workers.push(worker);
+    await worker.waitFor(/Redis at redis:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED .*\(retrying\)/);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(worker.output).not.toMatch(/serving queue/);
+  }, 60_000);
+
   test('a second SIGTERM ends the worker at once, and its task runs again on another worker', async () => {
     const queue = 'impatient';
     const worker = await WorkerProcess.start({ redis: redis.url, queue, secret: SECRET, concurrency: 1, lockDuration: 1000 });
