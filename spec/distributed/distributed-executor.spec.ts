@@ -231,23 +231,24 @@ describe('DistributedExecutor: the queue in Redis', () => {
     // Every slot of both workers busy (2 × 2), so the next task has to wait in Redis.
     const busy = Array.from({ length: 4 }, (_, i) => executor.submit(gateTask, gate.path, i));
     await gate.waitArrivals(4);
-    const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tk-cancel-')), 'ran');
-    const waiting = executor.submit((file: string) => require('node:fs').writeFileSync(file, 'ran'), marker);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-cancel-'));
+    const marker = path.join(dir, 'ran');
     const queue = new Queue(QUEUE, { connection: { host: '127.0.0.1', port: redis.port } });
     try {
+      const waiting = executor.submit((file: string) => require('node:fs').writeFileSync(file, 'ran'), marker);
       await until(async () => (await queue.getWaitingCount()) === 1, 'the task reaching Redis');
       expect(waiting.running()).toBe(false);
       expect(waiting.cancel()).toBe(true);
       await until(async () => (await queue.getWaitingCount()) === 0, 'the job leaving Redis');
+      gate.release();
+      expect(await Promise.all(busy)).toEqual([0, 1, 2, 3]);
+      // The slots are free again: a task submitted now runs, and the cancelled one still has not.
+      expect(await executor.submit(() => 'after')).toBe('after');
+      expect(fs.existsSync(marker)).toBe(false);
     } finally {
       await queue.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    gate.release();
-    expect(await Promise.all(busy)).toEqual([0, 1, 2, 3]);
-    // The slots are free again: a task submitted now runs, and the cancelled one still has not.
-    expect(await executor.submit(() => 'after')).toBe('after');
-    expect(fs.existsSync(marker)).toBe(false);
-    fs.rmSync(path.dirname(marker), { recursive: true, force: true });
   });
 
   test('a task running longer than `timeout` on the worker fails with TimeoutError', async () => {

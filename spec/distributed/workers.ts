@@ -39,7 +39,6 @@ export class WorkerProcess {
     this.child = child;
     const collect = (chunk: Buffer): void => {
       this.#output += chunk.toString();
-      if (process.env.TK_DEBUG_WORKERS) require('node:fs').appendFileSync(`/tmp/tk-worker-${child.pid}.log`, chunk);
       for (const watcher of [...this.#watchers]) watcher();
     };
     child.stdout!.on('data', collect);
