@@ -17,6 +17,7 @@ import { reportText, writeReports } from './lib/report';
 import { useCompiledLibrary } from './lib/threadkit';
 import type { Results } from './lib/results';
 import { MICRO_NAMES, microSteps, runMicro } from './micro';
+import { runDistributedBench } from './distributed';
 import { WORKLOAD_NAMES, workloads } from './workloads';
 
 interface Selection {
@@ -30,7 +31,8 @@ export function select(only: readonly string[]): Selection {
   if (only.length === 0) return { workloads: [...WORKLOAD_NAMES], micro: [] };
   const chosen = { workloads: new Set<string>(), micro: new Set<string>() };
   for (const name of only) {
-    if (name === 'all') {
+    if (name === 'distributed') continue; // run on its own by main() (benchmarks/distributed)
+    else if (name === 'all') {
       WORKLOAD_NAMES.forEach((w) => chosen.workloads.add(w));
       MICRO_NAMES.forEach((m) => chosen.micro.add(m));
     } else if (name === 'cpu' || name === 'io') all.filter((w) => w.set === name).forEach((w) => chosen.workloads.add(w.name));
@@ -48,6 +50,10 @@ let activeProgress: Progress | undefined;
 const progressLabel = (): string => activeProgress?.current ?? 'start-up';
 
 async function main(options: Options): Promise<void> {
+  if (options.only.includes('distributed')) {
+    await runDistributedBench(options, (text) => (options.json ? process.stderr : process.stdout).write(`${text}\n`));
+    if (options.only.every((name) => name === 'distributed')) return;
+  }
   const started = now();
   const loadAverage = os.loadavg().map((l) => Math.round(l * 100) / 100);
   const selection = select(options.only);

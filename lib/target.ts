@@ -16,7 +16,10 @@ export { isModuleTarget };
 /** A reference to an exported function of a module, made by {@link fromModule}. */
 export interface ModuleTarget<A extends unknown[] = any[], R = unknown> {
   readonly [kModuleTarget]: true;
-  /** `file:` URL of the module. */
+  /**
+   * `file:` URL of the module; or, for a package name or relative path, that specifier as given,
+   * resolved where the task runs (see {@link fromModule}).
+   */
   readonly href: string;
   /** Name of the exported function (`'default'` for the default export or `module.exports` itself). */
   readonly exportName: string;
@@ -64,10 +67,16 @@ export type TargetOptions<A extends any[] = any[]> = {
  * Refers to the function `exportName` exported by the module at `modulePath`, to run it in
  * another thread or process. `.js`, `.cjs`, `.mjs` and `.ts` modules work.
  *
- * @param modulePath absolute path or `file:` URL of the module
+ * A package name (`'my-tasks'`, `'my-tasks/fib'`) or a relative path (`'./tasks/fib.js'`) is
+ * resolved where the task runs, from the working directory of the process that runs it: the
+ * same place as this process for local threads and processes, the worker's machine for a
+ * `DistributedExecutor`.
+ *
+ * @param modulePath absolute path or `file:` URL of the module, or a package name or relative
+ *   path resolved where the task runs
  * @param exportName name of the exported function; `'default'` takes the default export, or
  *   `module.exports` itself when that is a function
- * @throws TypeError when `modulePath` is not an absolute path or file URL, or `exportName` is not a string
+ * @throws TypeError when `modulePath` is not a path, package name or file URL, or `exportName` is not a string
  * @example
  * const fib = fromModule<[number], number>(require.resolve('./fib'), 'fib');
  * await executor.submit(fib, 30);
@@ -81,11 +90,15 @@ export function fromModule<A extends unknown[] = any[], R = unknown>(
     const url = new URL(String(modulePath));
     if (url.protocol !== 'file:') throw new TypeError(`Expected \`modulePath\` to be a file: URL, got ${url.protocol} URL`);
     href = url.href;
-  } else if (typeof modulePath === 'string') {
-    if (!path.isAbsolute(modulePath)) {
-      throw new TypeError(`Expected \`modulePath\` to be an absolute path or file: URL, got relative path ${JSON.stringify(modulePath)}`);
-    }
+  } else if (typeof modulePath === 'string' && path.isAbsolute(modulePath)) {
     href = pathToFileURL(modulePath).href;
+  } else if (typeof modulePath === 'string') {
+    // A specifier, resolved where the task runs. `node:` builtins are specifiers too; other schemes are not.
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(modulePath)?.[1];
+    if (modulePath === '' || (scheme !== undefined && scheme !== 'node')) {
+      throw new TypeError(`Expected \`modulePath\` to be a path, a package name or a file: URL, got ${JSON.stringify(modulePath)}`);
+    }
+    href = modulePath;
   } else {
     throw new TypeError(`Expected \`modulePath\` to be a string or URL, got ${describe(modulePath)}`);
   }
@@ -95,7 +108,7 @@ export function fromModule<A extends unknown[] = any[], R = unknown>(
   return Object.freeze({ [kModuleTarget]: true as const, href, exportName });
 }
 
-/** The file path of a module target. */
+/** The file path of a module target (a specifier resolved where the task runs is returned as it is). */
 export function modulePathOf(target: ModuleTarget): string {
-  return fileURLToPath(target.href);
+  return target.href.startsWith('file:') ? fileURLToPath(target.href) : target.href;
 }

@@ -1,12 +1,13 @@
 /**
  * The library's own census of the threads and processes it started, so that teardown code (and the
  * test suite's leak check) can tell what is still running and end it. Every place that creates a
- * Worker or a child process registers it here and unregisters it when it exits.
+ * Worker or a child process registers it here and unregisters it when it exits; so do the Redis
+ * connections of threadkit/distributed, which keep a process alive as a worker would.
  *
  * Only live resources are kept; nothing here keeps a process alive.
  */
 
-export type ResourceKind = 'thread' | 'pool-thread' | 'process';
+export type ResourceKind = 'thread' | 'pool-thread' | 'process' | 'connection';
 
 export interface TrackedResource {
   readonly kind: ResourceKind;

@@ -18,7 +18,9 @@
  *
  * Module targets (`fromModule`): `.mjs` is imported, `.js`/`.cjs` required (falling back to import for
  * an ES module), `.ts` required after registering tsx's CommonJS hook when this process does not
- * already run under tsx (tsx is an optional peer dependency: see tsx.ts).
+ * already run under tsx (tsx is an optional peer dependency: see tsx.ts). A package name or relative
+ * path is resolved here, where the task runs, from this process's working directory (for a
+ * distributed worker, on its own machine).
  */
 import * as path from 'node:path';
 import type { EncodedTarget } from './targets';
@@ -47,6 +49,10 @@ function errors(): typeof import('./errors') {
 
 function fileURLToPath(href: string): string {
   return (require('node:url') as typeof import('node:url')).fileURLToPath(href);
+}
+
+function pathToFileURL(file: string): URL {
+  return (require('node:url') as typeof import('node:url')).pathToFileURL(file);
 }
 
 /** `require` as a target sees it: `threadkit` and its subpaths resolve to this library. */
@@ -131,14 +137,27 @@ function ensureTypeScript(file: string): void {
 
 const modules = new Map<string, Promise<unknown>>();
 
+/** A module target's file: its `file:` URL, or its specifier resolved from the working directory. */
+function moduleFile(href: string): string {
+  if (href.startsWith('file:')) return fileURLToPath(href);
+  const cwd = process.cwd();
+  try {
+    return (require('node:module') as typeof import('node:module')).createRequire(path.join(cwd, 'threadkit-target.js')).resolve(href);
+  } catch (error) {
+    throw new Error(`cannot resolve module ${JSON.stringify(href)} from ${cwd}, the working directory of the process running the task`, { cause: error });
+  }
+}
+
 async function loadModule(href: string): Promise<unknown> {
-  const file = fileURLToPath(href);
+  const file = moduleFile(href);
+  // A builtin (`node:os`) resolves to itself.
+  if (!path.isAbsolute(file)) return libRequire()(file);
   const ext = path.extname(file);
-  if (ext === '.mjs' || ext === '.mts') return dynamicImport(href);
+  if (ext === '.mjs' || ext === '.mts') return dynamicImport(pathToFileURL(file).href);
   try {
     return requireModule(file);
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'ERR_REQUIRE_ESM') return dynamicImport(href);
+    if ((error as { code?: unknown }).code === 'ERR_REQUIRE_ESM') return dynamicImport(pathToFileURL(file).href);
     throw error;
   }
 }
@@ -176,7 +195,7 @@ function exportedFunction(target: Extract<EncodedTarget, { kind: 'module' }>, mo
     fn = (mod as Record<string, unknown>)?.[target.exportName];
   }
   if (typeof fn !== 'function') {
-    throw new TypeError(`module ${fileURLToPath(target.href)} has no exported function ${JSON.stringify(target.exportName)} (got ${typeof fn})`);
+    throw new TypeError(`module ${target.href.startsWith('file:') ? fileURLToPath(target.href) : target.href} has no exported function ${JSON.stringify(target.exportName)} (got ${typeof fn})`);
   }
   resolvedTargets.set(`${target.href}#${target.exportName}`, fn as AnyFunction);
   return fn as AnyFunction;
@@ -215,7 +234,7 @@ export function resolveTargetSync(target: EncodedTarget): AnyFunction {
   if (target.kind === 'source') return compile(target);
   const known = resolvedTargets.get(`${target.href}#${target.exportName}`);
   if (known !== undefined) return known;
-  return exportedFunction(target, requireModule(fileURLToPath(target.href)) as Record<string, unknown> | AnyFunction);
+  return exportedFunction(target, requireModule(moduleFile(target.href)) as Record<string, unknown> | AnyFunction);
 }
 
 /** As {@link resolveTargetSync}, loading ES modules too (asynchronously). */

@@ -31,6 +31,8 @@ const loadReviver = (tag: string): ((data: unknown) => unknown) => (require('./r
 export interface EncodeOptions {
   /** The receiver is another process: only `crossProcess` shareables (multiprocessing objects) may go. */
   readonly crossProcess?: boolean;
+  /** The receiver is another machine: no shared object, no SharedArrayBuffer may go. */
+  readonly crossMachine?: boolean;
 }
 
 /** An encoded shareable object, as it travels. */
@@ -160,6 +162,7 @@ class Walk extends Graph {
     readonly root: string,
     readonly check: boolean,
     readonly crossProcess: boolean,
+    readonly crossMachine = false,
   ) {
     super();
   }
@@ -170,7 +173,7 @@ class Walk extends Graph {
       where += typeof key === 'number' ? `[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
     }
     const at = where === '' || where === this.what ? '' : ` (${where})`;
-    const peer = this.crossProcess ? 'another process' : 'another thread';
+    const peer = this.crossMachine ? 'another machine' : this.crossProcess ? 'another process' : 'another thread';
     throw new TypeError(`${this.what}${at} cannot be sent to ${peer}: ${reason}`);
   }
 
@@ -212,6 +215,7 @@ function encodeObject(value: object, walk: Walk): unknown {
   if (!walk.check) return value;
   if (CLONEABLE_LEAVES.has(tag)) return value;
   if (tag === 'SharedArrayBuffer') {
+    if (walk.crossMachine) walk.fail('a SharedArrayBuffer is memory of this machine; send a copy (an ArrayBuffer or a typed array)');
     return walk.crossProcess ? walk.fail('a SharedArrayBuffer cannot be shared between processes; use Value or Array from threadkit/multiprocessing') : value;
   }
   if (tag === 'Map' || tag === 'Set') return checkCollection(value as Map<unknown, unknown> | Set<unknown>, walk);
@@ -225,6 +229,9 @@ function encodeObject(value: object, walk: Walk): unknown {
 
 function encodeShareable(value: object, walk: Walk): unknown {
   const handle = (value as { [kShare](): { tag: string; crossProcess?: boolean; data: unknown } })[kShare]();
+  if (walk.crossMachine) {
+    walk.fail(`${handle.tag} is shared memory of this machine and cannot reach another one; pass plain values (shared state across machines belongs in Redis or a database)`);
+  }
   if (walk.crossProcess && handle.crossProcess !== true) {
     const dot = handle.tag.indexOf('.');
     const short = dot === -1 ? handle.tag : handle.tag.slice(dot + 1);
@@ -254,13 +261,14 @@ function checkCollection(value: Map<unknown, unknown> | Set<unknown>, walk: Walk
  * @throws TypeError naming the argument (1-based) and the path inside it when something cannot be sent
  */
 export function encodeArgs(args: readonly unknown[], options?: EncodeOptions): unknown[] {
-  const crossProcess = options?.crossProcess === true;
+  const crossMachine = options?.crossMachine === true;
+  const crossProcess = crossMachine || options?.crossProcess === true;
   let out: unknown[] | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (typeof arg !== 'object' && typeof arg !== 'function' && typeof arg !== 'symbol') continue;
     if (arg === null) continue;
-    const walk = new Walk(`argument ${i + 1}`, `args[${i}]`, true, crossProcess);
+    const walk = new Walk(`argument ${i + 1}`, `args[${i}]`, true, crossProcess, crossMachine);
     const encoded = walk.run(() => encode(arg, walk));
     if (encoded !== arg) {
       out ??= args.slice();
