@@ -60,7 +60,8 @@ afterAll(async () => {
 describeExecutorSuite(
   'DistributedExecutor with two worker processes',
   () => new DistributedExecutor({ connection: redis.url, queue: QUEUE, secret: SECRET }),
-  { maxWorkers: false, initializer: false, runningAtOnce: false },
+  // slots: two workers of concurrency 2.
+  { maxWorkers: false, slots: 4, initializer: false, runningAtOnce: false },
 );
 
 describe('DistributedExecutor: what crosses machines', () => {
