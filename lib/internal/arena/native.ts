@@ -3,7 +3,7 @@
  *
  * Where it cannot be loaded (not Linux, not built at install, a Node with another ABI) every
  * `threadkit/multiprocessing` shared object throws the Error of {@link loadNative}, which says why;
- * nothing else of the package needs it. `THREADKIT_NO_NATIVE=1` in the environment makes the load
+ * nothing else of the package needs it (a child process's death watch uses it when it is there). `THREADKIT_NO_NATIVE=1` in the environment makes the load
  * fail on purpose (the tests use it to check that path).
  */
 import * as path from 'node:path';
@@ -26,6 +26,8 @@ export interface Native {
   wake(i32: Int32Array, index: number, count: number): number;
   /** Makes `fd` this process's arena (all its threads) unless one is set; returns the fd that is set (-1: read only). */
   claimArena(fd: number): number;
+  /** The native death watch of a child process (internal/child/death-watch.ts states its contract). */
+  watchParent(fd: number, parentPid: number, graceMs: number, via?: 'pidfd' | 'socket'): boolean;
 }
 
 /** Environment variable that makes the load fail on purpose (tests of the no-addon path). */
