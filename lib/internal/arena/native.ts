@@ -1,10 +1,13 @@
 /**
- * The native addon (native/threadkit_shm.cc), loaded once per thread on first use.
+ * The native addon (native/threadkit_shm.cc), loaded once per thread on first use: the one built
+ * at install (native/build), else the prebuilt one the package carries for its platform and Node
+ * ABI (native/prebuilds), as node-gyp-build finds them.
  *
- * Where it cannot be loaded (not Linux, not built at install, a Node with another ABI) every
- * `threadkit/multiprocessing` shared object throws the Error of {@link loadNative}, which says why;
- * nothing else of the package needs it (a child process's death watch uses it when it is there). `THREADKIT_NO_NATIVE=1` in the environment makes the load
- * fail on purpose (the tests use it to check that path).
+ * Where it cannot be loaded (not Linux; neither built nor prebuilt for this platform, libc and Node
+ * ABI) every `threadkit/multiprocessing` shared object throws the Error of {@link loadNative}, which
+ * says why; nothing else of the package needs it (a child process's death watch uses it when it is
+ * there). `THREADKIT_NO_NATIVE=1` in the environment makes the load fail on purpose (the tests use
+ * it to check that path).
  */
 import * as path from 'node:path';
 import type { ParkResult } from '../shm/block';
@@ -51,11 +54,13 @@ export function loadNative(): Native {
     loaded = (require('node-gyp-build') as (dir: string) => Native)(nativeDir);
     return loaded;
   } catch (error) {
-    failure = new Error(
-      `threadkit/multiprocessing shared objects need threadkit's native addon, which could not be loaded: ${(error as Error).message}. ` +
-      'It is built at install on Linux (node-gyp, a C++ compiler and the Node headers); run `npm rebuild threadkit` after installing them.',
-      { cause: error },
-    );
+    const why = (error as Error).message.trim();
+    // On Linux: the package carries a prebuilt addon for the platform and Node ABI it was packed
+    // on; any other is compiled by the install script (native/install.js), if it ran.
+    const fix = process.platform !== 'linux' ? '' :
+      ' The package carries it prebuilt for the platform and Node version it was packed on; elsewhere threadkit\'s install script compiles it ' +
+      '(node-gyp, a C++ compiler and the Node headers), which npm 11 runs only once allowed: `npm install-scripts approve threadkit`, then `npm rebuild threadkit`.';
+    failure = new Error(`threadkit/multiprocessing shared objects need threadkit's native addon, which could not be loaded: ${why}.${fix}`, { cause: error });
     throw failure;
   }
 }
