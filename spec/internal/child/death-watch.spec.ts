@@ -8,7 +8,12 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ProcessPoolExecutor } from 'threadkit/futures';
 import { loadNative } from '../../../lib/internal/arena/native';
+import { DEATH_WATCH_ENV } from '../../../lib/internal/child/death-watch';
 
 const onLinux = process.platform === 'linux' ? describe : describe.skip;
 
@@ -114,4 +119,34 @@ onLinux('watchParent', () => {
       expect(await end).toEqual({ code: 0, signal: null, stdout: 'finished\n', stderr: '' });
     });
   });
+});
+
+onLinux.each(['pidfd', 'socket'])('a process pool retiring its child (the watch through %s)', (via) => {
+  test('the retired child runs its exit handlers to the end, however long they take: the watch never kills it', async () => {
+    // maxTasksPerChild: 1 retires the child after its task by closing its channel; the task's exit
+    // handler then takes longer than the watch's grace. A watch that took that hangup for the
+    // parent's death would SIGKILL the child inside the handler, which would never write its file.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-retire-'));
+    const file = path.join(dir, 'exited');
+    const saved = process.env[DEATH_WATCH_ENV];
+    process.env[DEATH_WATCH_ENV] = via; // the pool's children inherit it
+    const executor = new ProcessPoolExecutor({ maxWorkers: 1, maxTasksPerChild: 1 });
+    try {
+      const pid = await executor.submit((out: string) => {
+        process.on('exit', () => {
+          const { sleepSync } = require('threadkit/threading') as typeof import('threadkit/threading');
+          sleepSync(600);
+          require('node:fs').writeFileSync(out, String(process.pid));
+        });
+        return process.pid;
+      }, file);
+      await executor.shutdown();
+      expect(fs.readFileSync(file, 'utf8')).toBe(String(pid));
+    } finally {
+      if (saved === undefined) delete process.env[DEATH_WATCH_ENV];
+      else process.env[DEATH_WATCH_ENV] = saved;
+      await executor.shutdown();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
