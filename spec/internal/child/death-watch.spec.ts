@@ -7,12 +7,13 @@
  * Children here are plain Node scripts that load the built addon; they report on stdout.
  */
 import { describe, expect, test } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ProcessPoolExecutor } from 'threadkit/futures';
-import { loadNative } from '../../../lib/internal/arena/native';
+import { Process } from 'threadkit/multiprocessing';
+import { ADDON_ENV, loadNative } from '../../../lib/internal/arena/native';
 import { DEATH_WATCH_ENV } from '../../../lib/internal/child/death-watch';
 
 const onLinux = process.platform === 'linux' ? describe : describe.skip;
@@ -149,4 +150,39 @@ onLinux.each(['pidfd', 'socket'])('a process pool retiring its child (the watch 
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+onLinux('the addon in a child with a lifeline', () => {
+  const ROOT = path.resolve(__dirname, '../../..');
+  const addonFile = (): string => (require('node-gyp-build') as { path(dir: string): string }).path(path.join(ROOT, 'native'));
+
+  test('the parent names the file in the child\'s environment, so that the death watch loads it without searching', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-addon-'));
+    try {
+      const out = path.join(dir, 'env');
+      const p = new Process({ target: (to: string) => require('node:fs').writeFileSync(to, process.env.THREADKIT_ADDON ?? '(none)'), args: [out], daemon: true });
+      p.start();
+      expect(await p.join(20_000)).toBe(true);
+      expect(p.exitcode).toBe(0);
+      expect(fs.readFileSync(out, 'utf8')).toBe(addonFile());
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  test.each([
+    ['a working copy of the addon outside the package', 'outside'],
+    ['a file of the package that is not there', 'missing'],
+  ])('a name that is %s is not loaded: the addon is found as usual', (_, kind) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-hint-'));
+    try {
+      const hint = kind === 'outside' ? path.join(dir, 'threadkit_shm.node') : path.join(ROOT, 'native', 'build', 'Release', 'gone.node');
+      if (kind === 'outside') fs.copyFileSync(addonFile(), hint);
+      const program = "const n = require('./lib/internal/arena/native'); n.loadNative(); console.log(n.addonEnv(false).THREADKIT_ADDON);";
+      const ran = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', program], { cwd: ROOT, env: { ...process.env, [ADDON_ENV]: hint }, encoding: 'utf8', timeout: 30_000 });
+      expect({ status: ran.status, stderr: ran.stderr, stdout: ran.stdout.trim() }).toEqual({ status: 0, stderr: '', stdout: addonFile() });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
