@@ -30,6 +30,10 @@ export const EXAMPLES: Record<string, string> = {
   'multiprocessing-orphan': 'seeds 001 §3, 002, 004 — an orphan is adopted when its parent dies first',
   'multiprocessing-signals': 'seed 003 — signals: kill -l, process.kill(pid, sig), handlers in the child',
   'multiprocessing-tickets-join': 'seed 002 — grabbing tickets from a JSON db, one process at a time (join)',
+  'multiprocessing-lock': 'seed 001 §8 — mutex: three processes print under one multiprocessing Lock',
+  'multiprocessing-tickets-lock': 'seed 002 §6 — grabbing tickets, 15 processes at once, get() under a Lock (--no-lock: oversold)',
+  'multiprocessing-value': 'seed 003 — shared memory: Value (deposits and spending under its lock, a float overwritten)',
+  'multiprocessing-array': 'seed 003 — shared memory: Array (a child reads and changes it, zeros, bytes as text)',
 };
 
 const [name, ...rest] = process.argv.slice(2);

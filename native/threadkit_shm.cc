@@ -14,6 +14,8 @@
 //   wake(i32, index, count)           futex wake, shared → how many were woken
 //   claimArena(fd)                    makes `fd` (segment 0 of an arena) this process's arena unless
 //                                     one is already set → the fd that is set (-1 to only read it)
+//   watchParent(fd, parentPid, graceMs[, via])  the death watch of a child process: kills this
+//                                     process graceMs after its parent ends (see "Death watch" below)
 //
 // Lifetime rules.
 // - Mappings: the SharedArrayBuffer's backing store owns its mapping; V8 calls our deleter (munmap)
@@ -55,6 +57,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -548,6 +553,198 @@ void Cleanup(void* data, void (*done)(void*), void* done_arg) {
   uv_close(reinterpret_cast<uv_handle_t*>(&env->async), OnClosed);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Death watch
+//
+// A child process that must end with its parent (a daemon Process, a pool's worker, and their own
+// children) is also watched by a thread of this addon, because the event loop's watch (the IPC
+// channel's 'disconnect') is blind while JavaScript runs a long synchronous stretch.
+//
+//   arm (JS thread, once per process):
+//     fd ← pidfd_open(parent)                  names the parent *process*, whichever of its
+//                                              threads forked us (PR_SET_PDEATHSIG follows the
+//                                              forking thread: a worker thread's end would kill us)
+//     or, where pidfd_open does not exist (ENOSYS; EPERM from a seccomp profile older than it):
+//     fd ← F_DUPFD_CLOEXEC of the IPC socket   our own reference: Node closing or reusing fd 3
+//                                              never changes what is watched
+//     getppid() != parent → SIGKILL now        it died before we looked; while getppid() still
+//                                              names it, it is alive and the pidfd is its own
+//                                              (its pid cannot have been reused)
+//     start the watcher thread
+//   watcher thread:
+//     poll(fd) until it wakes: a pidfd is readable once the parent has exited; the socket reports
+//     POLLRDHUP (asked for alone, so IPC messages never wake it) once the parent's end is closed
+//     confirm: getppid() != parent, looking every 1 ms for up to HANGUP_CONFIRM_MS — the kernel
+//     closes a dying process's files before it re-parents its children, and a hangup alone may be
+//     the parent closing the channel on purpose (a pool retiring its worker). A pidfd's wake is
+//     confirmed at once (the children are re-parented before the pidfd is notified).
+//     not confirmed: the parent lives on → close our fd and return (the event loop ends the child
+//     on 'disconnect', as it ends an idle one)
+//     confirmed: sleep graceMs (the event loop may still end the process gracefully: a SIGTERM
+//     handler, its 'disconnect' path), then SIGKILL this process — SIGKILL, not exit(): exit()
+//     from a second thread runs atexit handlers and static destructors under V8's feet
+//
+// Lifetime: the watcher thread is detached and nobody joins it. It ends with the process (killed
+// by us, or the process ended first), or returns when a hangup was not the parent's end. Its
+// ParentWatch record and the fd in it belong to the thread: freed and closed when it returns,
+// left to the process's end otherwise. Every signal is blocked in it (masked around
+// pthread_create), so signals keep going to Node's threads. Once armed, a process stays watched:
+// a later call does nothing and returns false.
+
+/** How long a hangup of the socket may wait for getppid() to confirm the parent's end. */
+constexpr int HANGUP_CONFIRM_MS = 1000;
+/** The watcher thread's stack: it calls poll, nanosleep, getppid, kill and nothing else. */
+constexpr size_t WATCHER_STACK_BYTES = 64 * 1024;
+
+/** What the watcher thread watches; owned by the thread. */
+struct ParentWatch {
+  /** A pidfd of the parent, or this process's own dup of the IPC socket. */
+  int fd;
+  bool is_pidfd;
+  pid_t parent;
+  int64_t grace_ns;
+};
+
+/** Set once this process's parent is watched. */
+std::atomic<bool> g_parent_watched{false};
+
+bool ParentGone(pid_t parent) {
+  return getppid() != parent;
+}
+
+/** Sleeps `ns`, resuming with the time left after a signal. */
+void SleepNs(int64_t ns) {
+  struct timespec left = ToTimespec(ns);
+  while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+  }
+}
+
+[[noreturn]] void KillSelf() {
+  // A signal sent to oneself is delivered before kill() returns; the loop only makes that explicit.
+  kill(getpid(), SIGKILL);
+  for (;;) pause();
+}
+
+/** Blocks until `fd` reports `events` (or a hangup, an error, a closed fd); returns what it reported. */
+short PollUntil(int fd, short events) {
+  struct pollfd entry = {fd, events, 0};
+  for (;;) {
+    if (poll(&entry, 1, -1) > 0) return entry.revents;
+    // EINTR: poll again. ENOMEM (the only other failure with one valid entry): the kernel is short
+    // of memory for a moment; nobody can be told from this thread, so try again shortly.
+    if (errno != EINTR) SleepNs(10 * NS_PER_MS);
+  }
+}
+
+/** Whether the parent has ended, looking again every 1 ms for up to HANGUP_CONFIRM_MS. */
+bool ConfirmParentGone(pid_t parent) {
+  for (int ms = 0; ms < HANGUP_CONFIRM_MS; ms++) {
+    if (ParentGone(parent)) return true;
+    SleepNs(NS_PER_MS);
+  }
+  return ParentGone(parent);
+}
+
+void* WatchParentThread(void* arg) {
+  std::unique_ptr<ParentWatch> watch(static_cast<ParentWatch*>(arg));
+  short revents = PollUntil(watch->fd, watch->is_pidfd ? POLLIN : POLLRDHUP);
+  if (ConfirmParentGone(watch->parent)) {
+    SleepNs(watch->grace_ns);
+    KillSelf();
+  }
+  // The parent lives on: it closed the channel on purpose. (POLLNVAL: someone closed our fd by
+  // number; it is not ours to close any more.)
+  if (!(revents & POLLNVAL)) close(watch->fd);
+  return nullptr;
+}
+
+/** Starts the detached watcher thread, every signal blocked in it; 0 or an error number, `*call` naming the failed call. */
+int StartWatcher(ParentWatch* watch, const char** call) {
+  pthread_attr_t attr;
+  int err = pthread_attr_init(&attr);
+  if (err != 0) {
+    *call = "pthread_attr_init";
+    return err;
+  }
+  if ((err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED)) != 0) *call = "pthread_attr_setdetachstate";
+  else if ((err = pthread_attr_setstacksize(&attr, WATCHER_STACK_BYTES)) != 0) *call = "pthread_attr_setstacksize";
+  if (err == 0) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t thread;
+    if ((err = pthread_create(&thread, &attr, WatchParentThread, watch)) != 0) *call = "pthread_create";
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+  pthread_attr_destroy(&attr);
+  return err;
+}
+
+/** The fd to watch: a pidfd of `parent`, else a dup of `ipc_fd`; -1 with errno and `*call` on failure. */
+int OpenWatchFd(int ipc_fd, pid_t parent, bool socket_only, bool* is_pidfd, const char** call) {
+  *is_pidfd = false;
+  if (!socket_only) {
+    int fd = static_cast<int>(syscall(SYS_pidfd_open, parent, 0));
+    if (fd >= 0) {
+      *is_pidfd = true;
+      return fd;
+    }
+    // ESRCH: no such process any more; the parent is gone if getppid() agrees.
+    if (errno == ESRCH && ParentGone(parent)) KillSelf();
+    if (errno != ENOSYS && errno != EPERM) {
+      *call = "pidfd_open";
+      return -1;
+    }
+  }
+  int fd = fcntl(ipc_fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) *call = "fcntl(F_DUPFD_CLOEXEC)";
+  return fd;
+}
+
+bool IsIntAtLeast(Local<Value> value, double min) {
+  if (!value->IsNumber()) return false;
+  double n = value.As<Number>()->Value();
+  return n >= min && n <= INT32_MAX && n == static_cast<double>(static_cast<int64_t>(n));
+}
+
+void WatchParent(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  bool via_ok = args[3]->IsUndefined() || args[3]->IsString();
+  if (!IsIntAtLeast(args[0], 0) || !IsIntAtLeast(args[1], 1) || !IsIntAtLeast(args[2], 0) || !via_ok) {
+    return ThrowType(isolate, "expected (fd: integer >= 0, parentPid: integer > 0, graceMs: integer >= 0[, via: 'pidfd' | 'socket'])");
+  }
+  bool socket_only = false;
+  if (args[3]->IsString()) {
+    String::Utf8Value via(isolate, args[3]);
+    socket_only = strcmp(*via, "socket") == 0;
+    if (!socket_only && strcmp(*via, "pidfd") != 0) return ThrowType(isolate, "via must be 'pidfd' or 'socket'");
+  }
+  int ipc_fd = static_cast<int>(args[0].As<Number>()->Value());
+  pid_t parent = static_cast<pid_t>(args[1].As<Number>()->Value());
+  int64_t grace_ns = static_cast<int64_t>(args[2].As<Number>()->Value()) * NS_PER_MS;
+  bool unwatched = false;
+  if (!g_parent_watched.compare_exchange_strong(unwatched, true)) return args.GetReturnValue().Set(false);
+  const char* call = nullptr;
+  bool is_pidfd;
+  int fd = OpenWatchFd(ipc_fd, parent, socket_only, &is_pidfd, &call);
+  if (fd < 0) {
+    int err = errno;
+    g_parent_watched = false;
+    return ThrowErrno(isolate, call, err);
+  }
+  // The parent died before we looked (see above).
+  if (ParentGone(parent)) KillSelf();
+  ParentWatch* watch = new ParentWatch{fd, is_pidfd, parent, grace_ns};
+  int err = StartWatcher(watch, &call);
+  if (err != 0) {
+    delete watch;
+    close(fd);
+    g_parent_watched = false;
+    return ThrowErrno(isolate, call, err);
+  }
+  args.GetReturnValue().Set(true);
+}
+
 void SetMethod(Local<Context> context, Local<Object> exports, const char* name, v8::FunctionCallback fn, Local<Value> data = {}) {
   Isolate* isolate = context->GetIsolate();
   Local<Function> f = FunctionTemplate::New(isolate, fn, data)->GetFunction(context).ToLocalChecked();
@@ -579,5 +776,6 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   SetMethod(context, exports, "wait", Wait);
   SetMethod(context, exports, "wake", Wake);
   SetMethod(context, exports, "claimArena", ClaimArena);
+  SetMethod(context, exports, "watchParent", WatchParent);
   SetMethod(context, exports, "waitAsync", WaitAsync, v8::External::New(isolate, env));
 }

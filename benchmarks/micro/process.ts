@@ -2,7 +2,8 @@
  * Micro benchmarks of multiprocessing.Process, registered in benches.ts's MICRO list:
  *
  * - process-start-join: one Process started and joined, again and again (median), with a target
- *   that does nothing: the cost of a child process to the user.
+ *   that does nothing: the cost of a child process to the user. A daemon child also arms the
+ *   native death watch (it loads the addon and starts its watcher thread): a row of its own.
  * - process-many: 100 Processes started at once, then all joined: total time.
  *
  * Side by side: threadkit run from the build (`npm run build`: the child loads compiled JavaScript,
@@ -40,11 +41,11 @@ function builtProcess(): ProcessClass {
 
 const sourceProcess = async (): Promise<ProcessClass> => (await pool()).Process;
 
-async function startJoin(Process: ProcessClass, n: number): Promise<number> {
+async function startJoin(Process: ProcessClass, n: number, daemon = false): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < n + 1; i++) {
     const t0 = performance.now();
-    const p = new Process({ target: () => undefined });
+    const p = new Process({ target: () => undefined, daemon });
     p.start();
     await p.join();
     if (p.exitcode !== 0) throw new Error(`a child exited with ${p.exitcode}`);
@@ -105,6 +106,7 @@ export const PROCESS_MICRO: readonly MicroDef[] = [
       const { starts } = sizes(ctx.quick);
       return [
         await row('process-start-join', 'threadkit Process (built JS)', true, async () => startJoin(builtProcess(), starts), 'median'),
+        await row('process-start-join', 'threadkit Process, daemon (built JS; the death watch loads the addon)', false, async () => startJoin(builtProcess(), starts, true), 'median'),
         await row('process-start-join', 'threadkit Process (TS sources, tsx in the child)', false, async () => startJoin(await sourceProcess(), starts), 'median'),
         await row('process-start-join', 'bare child_process.fork of an empty script (the floor)', false, () => withEmptyScript(async (file) => {
           const times: number[] = [];

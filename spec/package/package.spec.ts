@@ -3,7 +3,9 @@
  * the tarball installed into a new project, and that project using it from CommonJS, ES modules and
  * TypeScript (tsc --strict and tsx) — every entry point that the `exports` map lists, a Thread, a
  * ThreadPoolExecutor task that is a function of the user's own file, a Pool.map, the examples of the
- * README's "Install and use" section, and tsx as the optional peer dependency it is.
+ * README's "Install and use" section, and tsx as the optional peer dependency it is. The native
+ * addon comes prebuilt in the tarball (its `prepack` makes it), so shared memory works whether or
+ * not the install script runs (npm 11 runs it only once the user approves it; `--ignore-scripts`).
  *
  * Bounded in time: every command runs with a deadline and is killed with its process group. Offline
  * but for the npm registry: installs prefer npm's cache (`--prefer-offline`), which `npm ci` filled,
@@ -209,6 +211,44 @@ describe('the tarball', () => {
     expect(modules).toEqual(expect.arrayContaining([manifest.name, 'piscina']));
     expect(modules.filter((m) => ['tsx', 'esbuild', 'typescript', 'ts-node', '@esbuild'].includes(m))).toEqual([]);
   });
+});
+
+describe('the native addon, as installed', () => {
+  // Where packing made one: Linux (prebuild.js), named as node-gyp-build looks for it.
+  const libc = fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
+  const PREBUILD = `native/prebuilds/${process.platform}-${process.arch}/node.abi${process.versions.modules}.${libc}.node`;
+  const onLinux = process.platform === 'linux' ? test : test.skip;
+  const SHARED_LINES = ['process exitcode: 0', 'value: 1500', `addon: ${PREBUILD}`];
+
+  /** The installed package in `project`. */
+  const installed = (project: string): string => path.join(project, 'node_modules', manifest.name);
+
+  onLinux('the tarball carries it prebuilt for this platform and Node ABI; no build of it', () => {
+    const listed = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n').map((l) => l.replace(/^package\//, ''));
+    expect(listed.filter((f) => f.startsWith('native/prebuilds/'))).toEqual([PREBUILD]);
+    expect(listed.filter((f) => f.startsWith('native/build/'))).toEqual([]);
+  });
+
+  onLinux('a plain install (npm 11 leaves the install script to the user\'s approval) works through the prebuild: a Value under a Lock from a Process and a Pool task', async () => {
+    expectLines((await node(['shared.cjs'], 'node shared.cjs')).stdout, SHARED_LINES);
+    expect(fs.existsSync(path.join(installed(app), 'native', 'build'))).toBe(false);
+  }, RUN_MS);
+
+  onLinux('an install with --ignore-scripts works the same, through the prebuild', async () => {
+    const bare = path.join(work, 'app-ignore-scripts');
+    fs.mkdirSync(bare);
+    fs.writeFileSync(path.join(bare, 'package.json'), JSON.stringify({ name: 'threadkit-user-no-scripts', version: '1.0.0', private: true }, null, 2));
+    await npm(['install', tarball, '--prefer-offline', '--ignore-scripts'], bare, 'npm install <tarball> --ignore-scripts', INSTALL_MS);
+    fs.copyFileSync(path.join(PROJECT, 'shared.cjs'), path.join(bare, 'shared.cjs'));
+    expectLines((await node(['shared.cjs'], 'node shared.cjs (--ignore-scripts)', bare)).stdout, SHARED_LINES);
+    expect(fs.existsSync(path.join(installed(bare), 'native', 'build'))).toBe(false);
+  }, INSTALL_MS + RUN_MS);
+
+  onLinux('the install script, when it runs, loads the prebuild and compiles nothing', async () => {
+    const ran = await timed('node native/install.js (installed)', runOk(process.execPath, ['native/install.js'], installed(app), RUN_MS));
+    expect(ran.stderr.trim()).toBe(`threadkit: using the prebuilt native addon ${PREBUILD.replace(/^native\//, '')}`);
+    expect(fs.existsSync(path.join(installed(app), 'native', 'build'))).toBe(false);
+  }, RUN_MS);
 });
 
 describe('without tsx', () => {

@@ -13,12 +13,14 @@
  * - The environment is inherited (`process.env` at the time of the call).
  * - This process's shared-memory arena (threadkit/multiprocessing objects) goes to the child as one
  *   more stdio entry after the channel, named in its environment (internal/arena/inherit.ts), so the
- *   child maps it without /proc access.
+ *   child maps it without /proc access. The native addon's file is named there too (when this
+ *   process knows it, or the child has a lifeline), so the child loads it without searching.
  * - The child's {@link ChildConfig} travels as its last argument (startup.ts removes it).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { workerEntry } from '../transport/worker-entry';
 import { arenaForChild } from '../arena/arena';
+import { addonEnv } from '../arena/native';
 import { CONFIG_FLAG, IPC_FD, type ChildConfig } from './config';
 
 /** The stdio array of every child; index {@link IPC_FD} is the channel. */
@@ -32,11 +34,14 @@ if (STDIO[IPC_FD] !== 'ipc') throw new Error('internal: the IPC channel must be 
 export function spawnChild(entry: string, config: ChildConfig, extraExecArgv: readonly string[] = []): ChildProcess {
   const { filename, execArgv } = workerEntry(entry);
   const arena = arenaForChild(STDIO.length);
+  // A child with a lifeline loads the addon at startup (its death watch): name the file for it.
+  const addon = addonEnv(config.lifeline);
   return fork(filename, [CONFIG_FLAG + JSON.stringify(config)], {
     serialization: 'advanced',
     execArgv: [...execArgv, ...extraExecArgv],
-    // This realm's `process.env` (the same object outside test sandboxes such as jest's), plus the arena's variable.
-    env: arena.env,
+    // This realm's `process.env` (the same object outside test sandboxes such as jest's), plus the
+    // arena's variable and the addon's file.
+    env: Object.keys(addon).length === 0 ? arena.env : { ...arena.env, ...addon },
     stdio: [...STDIO, ...arena.stdio],
   });
 }
