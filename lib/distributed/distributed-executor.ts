@@ -40,7 +40,7 @@ import { Future } from '../futures/future';
 import type { Target } from '../target';
 import { encodeArgs, type EncodedTarget } from '../internal/transport';
 import { decodeOutcome, TargetCache } from '../internal/executor/encoding';
-import { MapIterator } from '../internal/executor/map';
+import { MAP_AFTER_SHUTDOWN_HINT, MapIterator } from '../internal/executor/map';
 import { booleanOption, checkTimeout, describe, optionsObject, positiveInteger } from '../internal/validate';
 import { track } from '../internal/tracking';
 import {
@@ -104,9 +104,6 @@ const CHECK_MAX_MS = 30_000;
 /** How often the lookups above are considered, and how many run at once at most. */
 const CHECK_TICK_MS = 1000;
 const CHECK_BATCH = 500;
-
-/** The same text as the local executors, for a map whose reading ahead meets a shutdown. */
-const MAP_HINT = ' (map reads its input lazily, a bounded window ahead of the results: consume them before shutdown)';
 
 const QUEUED = 0;
 const ADDING = 1;
@@ -257,7 +254,7 @@ export class DistributedExecutor extends Executor {
       chunksize,
       maxWorkers: 1,
       submitChunk: (values) => {
-        this.#checkOpen(MAP_HINT);
+        this.#checkOpen(MAP_AFTER_SHUTDOWN_HINT);
         return this.#enqueue(target, encodeArgs(values, { crossMachine: true }), chunksize > 1);
       },
     });

@@ -54,7 +54,7 @@ import { encodeInitializer, TargetCache } from '../internal/executor/encoding';
 import { JobQueue } from '../internal/executor/job-queue';
 import type { Job } from '../internal/executor/batch';
 import type { WireInitializer } from '../internal/executor/run-item';
-import { MapIterator } from '../internal/executor/map';
+import { MAP_AFTER_SHUTDOWN_HINT, MapIterator } from '../internal/executor/map';
 import { booleanOption, checkTimeout, optionsObject, positiveInteger } from '../internal/validate';
 import { CANCELLED_AND_NOTIFIED, Future, kNotifyOnCancel } from './future';
 
@@ -190,7 +190,7 @@ export abstract class Executor {
       maxWorkers: this._maxWorkers,
       // With chunksize 1 each task is a plain call (no result array to unpack).
       submitChunk: (values) => {
-        this.#checkOpen(' (map reads its input lazily, a bounded window ahead of the results: consume them before shutdown)');
+        this.#checkOpen(MAP_AFTER_SHUTDOWN_HINT);
         return this.#enqueue(target, encodeArgs(values, { crossProcess }), chunksize > 1, site);
       },
     });

@@ -32,6 +32,9 @@ const READ_AHEAD_ITEMS = 16_384;
 const READ_AHEAD_TASKS = 1024;
 
 /** What `map` needs of an executor's Future. */
+/** Said by an executor refusing a task that a map read ahead after shutdown (why a map can meet one). */
+export const MAP_AFTER_SHUTDOWN_HINT = ' (map reads its input lazily, a bounded window ahead of the results: consume them before shutdown)';
+
 export interface MapFuture {
   /** The value, waiting up to `timeout` ms; rejects with the task's error or a TimeoutError. */
   result(timeout?: number): Promise<unknown>;
