@@ -67,16 +67,18 @@ export class Queue<T = unknown> {
   readonly #memory: ArenaQueue;
   readonly #core: QueueCore;
   #closed = false;
-  /** The most items the queue holds at once; 0: no limit. */
-  readonly maxsize: number;
 
   /** @param maxsize the most items at once; 0 (the default) or less: no limit. */
   constructor(maxsize = 0) {
     const memory = takeRevived() ?? arenaQueue(checkMaxsize(maxsize));
     this.#memory = memory;
     this.#core = memory.core;
-    this.maxsize = memory.core.ring.maxsize;
     holdBy(this, memory.block);
+  }
+
+  /** The most items the queue holds at once; 0: no limit. */
+  get maxsize(): number {
+    return this.#core.ring.maxsize;
   }
 
   static {

@@ -3,7 +3,7 @@
  */
 import { inspect } from 'node:util';
 import { describe } from '../internal/shm/deadline';
-import { FIFO, LIFO, PRIORITY } from '../internal/shm/item-ring';
+import { FIFO, LIFO, PRIORITY, ringSetMaxsize } from '../internal/shm/item-ring';
 import { localQueue, reviveLocalQueue, type LocalQueue, type Ordering } from '../internal/queue/memory';
 import type { QueueCore } from '../internal/queue/core';
 import { kShare, registerShareable, type Handle } from '../internal/transport/shareable';
@@ -56,8 +56,6 @@ export function checkMaxsize(maxsize: unknown): number {
 export class Queue<T = unknown> {
   readonly #core: QueueCore;
   readonly #buffer: SharedArrayBuffer;
-  /** The most items the queue holds at once; 0: no limit. */
-  readonly maxsize: number;
 
   /** @param maxsize the most items at once; 0 (the default) or less: no limit. */
   constructor(maxsize = 0) {
@@ -67,7 +65,18 @@ export class Queue<T = unknown> {
     const memory = given ?? localQueue(ordering, checkMaxsize(maxsize));
     this.#core = memory.core;
     this.#buffer = memory.buffer;
-    this.maxsize = memory.core.ring.maxsize;
+  }
+
+  /**
+   * The most items the queue holds at once; 0: no limit. May be changed (as in Python), for every
+   * thread: putters waiting for room look again.
+   */
+  get maxsize(): number {
+    return this.#core.ring.maxsize;
+  }
+
+  set maxsize(maxsize: number) {
+    ringSetMaxsize(this.#core.ring, checkMaxsize(maxsize));
   }
 
   /**

@@ -175,7 +175,7 @@ const E_SEQ_HI = 4;
 const E_SEQ_LO = 5;
 /** Float64 index (of the entry's 4 float64s) of the number prefix. */
 const E_NUMBER_F64 = 3;
-/** E_TAG bits: the key starts with a number; the key is that number and nothing more. */
+/** E_TAG bits: the key starts with a number (an array's first element, or the key itself); the key is that number and nothing more. */
 export const KEY_NUMBER = 1;
 export const KEY_EXACT = 2;
 
@@ -306,7 +306,6 @@ export function ringInit(block: Block, c0: Chunk, layout: RingLayout): void {
 export class Ring {
   readonly i32: Int32Array;
   readonly order: number;
-  readonly maxsize: number;
   readonly wakeAll: boolean;
   /** The state, read under LOCK by `load` and written back by `commit`. */
   readonly s = new Int32Array(STATE_WORDS);
@@ -324,10 +323,14 @@ export class Ring {
   ) {
     this.i32 = block.i32;
     this.order = this.i32[ORDER];
-    this.maxsize = this.i32[MAXSIZE];
     this.wakeAll = (this.i32[FLAGS] & WAKE_ALL) !== 0;
     this.#vec0 = vec0;
     this.#vecBase = this.i32[VEC_BASE];
+  }
+
+  /** The most items at once (0: no limit); any thread may change it (ringSetMaxsize). */
+  get maxsize(): number {
+    return Atomics.load(this.i32, MAXSIZE);
   }
 
   /** Reads the current state into `s` (under LOCK). */
@@ -447,7 +450,8 @@ export type PutOutcome = 'put' | 'full' | 'no-room';
  */
 export function ringPutLocked(r: Ring, source: RecordSource): PutOutcome {
   const s = r.s;
-  if (r.maxsize > 0 && s[COUNT] >= r.maxsize) return 'full';
+  const maxsize = Atomics.load(r.i32, MAXSIZE);
+  if (maxsize > 0 && s[COUNT] >= maxsize) return 'full';
   const keyBytes = r.order === PRIORITY ? align8(8 + source.key!.length) : 0;
   const bytes = recordBytes(keyBytes + source.length);
   if (bytes > 0x7fffffff - CHUNK_HEADER_BYTES) throw new RangeError(`an item of ${source.length} bytes is too large for the ring`);
@@ -574,9 +578,11 @@ function before(r: Ring, ca: Chunk, wa: number, cb: Chunk, wb: number): boolean 
   const tagA = ca.i32[wa + E_TAG];
   const tagB = cb.i32[wb + E_TAG];
   let order = 0;
-  if ((tagA & tagB & KEY_NUMBER) !== 0) {
+  // The number prefixes decide only between keys of one shape: two numbers, or two arrays that
+  // start with a number (a number and an array never compare by their numbers).
+  if ((tagA & KEY_NUMBER) !== 0 && tagA === tagB) {
     order = compareNumbers(ca.f64[(wa >> 1) + E_NUMBER_F64], cb.f64[(wb >> 1) + E_NUMBER_F64]);
-    if (order === 0 && (tagA & tagB & KEY_EXACT) === 0) {
+    if (order === 0 && (tagA & KEY_EXACT) === 0) {
       const ka = keyOf(r, ca, wa);
       const kb = keyOf(r, cb, wb);
       order = r.compareKeys!(ka.u8, ka.offset, ka.length, kb.u8, kb.offset, kb.length);
@@ -897,6 +903,13 @@ export function* ringPut(r: Ring, source: RecordSource, deadline: number): Steps
 /** True when the loaded state holds an item (call holding LOCK). */
 export function ringHasItem(r: Ring): boolean {
   return r.s[COUNT] > 0;
+}
+
+/** Changes the most items at once (Python lets `q.maxsize` be assigned); waiting putters look again. */
+export function ringSetMaxsize(r: Ring, maxsize: number): void {
+  Atomics.store(r.i32, MAXSIZE, maxsize);
+  Atomics.add(r.i32, NOT_FULL, 1);
+  if (Atomics.load(r.i32, PUT_WAITERS) > 0) unpark(r.block, NOT_FULL, Infinity);
 }
 
 /** Items in the ring now (no lock: a value it had recently). */
