@@ -30,6 +30,9 @@ export const EXAMPLES: Record<string, string> = {
   'multiprocessing-orphan': 'seeds 001 §3, 002, 004 — an orphan is adopted when its parent dies first',
   'multiprocessing-signals': 'seed 003 — signals: kill -l, process.kill(pid, sig), handlers in the child',
   'multiprocessing-tickets-join': 'seed 002 — grabbing tickets from a JSON db, one process at a time (join)',
+  'multiprocessing-queue': 'seeds 001 §9, 003 — Queue(3) full/empty; a message queue between processes (put, get with a timeout, close)',
+  'multiprocessing-joinable-queue': 'seed 001 §10 — JoinableQueue: 3 producers, 2 daemon consumers, taskDone/join',
+  'multiprocessing-pipe': 'seed 003 — Pipe: duplex and one-way pipes between processes, recv until EOFError',
 };
 
 const [name, ...rest] = process.argv.slice(2);
