@@ -22,6 +22,7 @@ import { SHUTDOWN_LIMIT_MS, within } from '../lib/within';
 import type { MicroSizes } from './sizes';
 import { PROCESS_MICRO } from './process';
 import { shmMicro } from './shm';
+import { queueMicro } from './queues';
 
 /** What a benchmark gets: sizes, pool size, and the CPython numbers measured before it. */
 export interface MicroContext {
@@ -509,6 +510,7 @@ export const MICRO: readonly MicroDef[] = [
   },
   ...PROCESS_MICRO,
   ...shmMicro({ row, py, sequence }),
+  ...queueMicro({ row, py, sequence }),
 ];
 
 /** Runs benchmarks/micro/child.ts through tsx in a fresh process and parses the JSON it prints. */

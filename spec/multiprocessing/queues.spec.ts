@@ -9,6 +9,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { Event, JoinableQueue, Lock, Pool, Process, Queue, SimpleQueue, Value, SharedArray } from 'threadkit/multiprocessing';
 import * as threading from 'threadkit/threading';
@@ -384,6 +385,20 @@ describe('a process that dies', () => {
     q.putSync(7);
     expect(await pool.apply((q: Queue<number>) => q.getSync(5000), [q])).toBe(7);
   }, 180_000);
+});
+
+describe('memory', () => {
+  test('when the shared memory is full, a put with timeout 0 is refused (QueueFullError) and a waiting put goes in once a consumer takes items', () => {
+    // In a process of its own: it fills its arena, which this jest worker's other tests need.
+    const root = path.resolve(__dirname, '../..');
+    const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', 'spec/fixtures/queue-memory-full.ts'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(out.put).toBeGreaterThan(20); // ~100 MiB of 1 MiB items went in before it was full
+    expect(out.refused).toBe('QueueFullError: queue is full: no shared memory came free for the item in time');
+    expect(out).toMatchObject({ exitcode: 0, left: 0 });
+  }, 150_000);
 });
 
 describe('passing queues', () => {

@@ -7,6 +7,8 @@
  * ThreadPoolExecutor tasks.
  */
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { LifoQueue, PriorityQueue, Queue, SimpleQueue } from 'threadkit/queue';
 import * as threadkit from 'threadkit';
@@ -417,6 +419,36 @@ describe('passing queues', () => {
     } finally {
       await pool.terminate();
     }
+  }, 60_000);
+});
+
+describe('without the native addon', () => {
+  test('thread queues work in one fixed SharedArrayBuffer; what needs more memory, or shared memory in an item, is refused saying why', () => {
+    const script = `
+      const { Queue, PriorityQueue } = require('./lib/queue');
+      const { Lock } = require('./lib/threading');
+      const out = {};
+      const q = new Queue();
+      for (let i = 0; i < 1000; i++) q.putSync({ i });
+      out.small = q.qsize();
+      let sum = 0;
+      for (let i = 0; i < 1000; i++) sum += q.getSync().i;
+      out.sum = sum;
+      const p = new PriorityQueue();
+      for (const x of [3, 1, 2]) p.putSync(x);
+      out.priority = [p.getSync(), p.getSync(), p.getSync()];
+      try { q.putSync(new Uint8Array(2 << 20)); out.big = 'put'; } catch (e) { out.big = e.constructor.name + ': ' + e.message; }
+      try { q.putSync({ lock: new Lock() }); out.lock = 'put'; } catch (e) { out.lock = e.constructor.name + ': ' + e.message; }
+      out.after = (q.putSync('still works'), q.getSync());
+      console.log(JSON.stringify(out));`;
+    const root = path.resolve(__dirname, '../..');
+    const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: root, env: { ...process.env, THREADKIT_NO_NATIVE: '1' }, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(out).toMatchObject({ small: 1000, sum: 499500, priority: [1, 2, 3], after: 'still works' });
+    expect(out.big).toMatch(/^Error: the queue's shared memory \(\d+ bytes\) is full, and growing it needs threadkit's native addon, which could not be loaded: disabled by THREADKIT_NO_NATIVE=1$/);
+    expect(out.lock).toMatch(/^TypeError: shared memory \(a threading object, a SharedArrayBuffer\) inside a queue item needs threadkit's native addon, which could not be loaded: disabled by THREADKIT_NO_NATIVE=1$/);
   }, 60_000);
 });
 

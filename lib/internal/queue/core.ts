@@ -15,7 +15,7 @@
  */
 import * as itemRing from '../shm/item-ring';
 import {
-  ringGet, ringJoin, ringPoll, ringPut,
+  ringGet, ringJoin, ringPoll, ringPut, ringWaitForGet,
   type Chunk, type ChunkStore, type GetOutcome, type PutOutcome, type RecordReader, type RecordSource, type Ring,
 } from '../shm/item-ring';
 import * as serializer from '../transport/serializer';
@@ -27,18 +27,20 @@ import { QueueEmptyError, QueueFullError, ValueError } from '../../errors';
 // Module-local copies of what every put and get calls: some loaders (esbuild/tsx) turn imported
 // bindings into getters, a call each time.
 const {
-  CHUNK_HEADER_BYTES, SPILL_BYTES, ringCount, ringHasItem, ringPutLocked, ringTakeLocked, ringTaskDone, ringTryLock, ringUnfinished, ringUnlock,
+  CH_SIZE, CHUNK_HEADER_BYTES, SPILL_BYTES, recordBytes, ringCount, ringHasItem, ringPutLocked, ringTakeLocked, ringTaskDone, ringTryLock, ringUnfinished, ringUnlock,
   ringWakeGetters, ringWakePutters,
 } = itemRing;
-const { FIRST_USER_KIND, V8, V8_BUFFERS, finish, readPayload, serialize } = serializer;
+const { BUFFER, BYTES, FIRST_USER_KIND, V8, V8_BUFFERS, finish, readPayload, serialize } = serializer;
 const { deadlineFor, remaining, FOREVER } = deadlines;
 
 /** Record kind: the payload lives in spill chunks. */
 const SPILL = FIRST_USER_KIND;
-/** Largest part of a spill (an arena block holds at most 128 MiB). */
-const SPILL_PART = 64 << 20;
-/** SPILL payload: [inner kind u32][parts u32][length float64][parts × (a i32, b i32)]. */
+/** SPILL payload: [inner kind][parts][length, a float64][parts × (a, b, bytes, 0)] (words). */
 const SPILL_HEADER_BYTES = 16;
+const SPILL_PART_BYTES = 16;
+
+/** A spill part: the chunk's name (a, b) and the payload bytes it holds. */
+type SpillPart = readonly [number, number, number];
 
 /** A PRIORITY item's sort key (lib/queue/priority-key.ts). */
 export interface SortKey {
@@ -52,13 +54,15 @@ export interface CoreOptions {
   readonly serialize: SerializeOptions;
   /** PRIORITY: an item's sort key. */
   readonly sortKey?: (item: unknown) => SortKey;
-  /** The error for a ring that is full and cannot grow. */
+  /** The error for memory that is full while the queue is empty (no get will free any). */
   readonly noRoom: () => Error;
+  /** Longest single sleep of a wait (process queues: a wake lost with a dead process is not waited for long). */
+  readonly slice?: number;
 }
 
 /** A spill claimed from the ring, read after the lock is released. */
 class Spilled {
-  constructor(readonly kind: number, readonly length: number, readonly parts: readonly (readonly [number, number])[]) {}
+  constructor(readonly kind: number, readonly length: number, readonly parts: readonly SpillPart[]) {}
 }
 
 /** What a getter gets when the ring is empty and `ended()` says nothing more will come. */
@@ -72,8 +76,8 @@ class SpillSource implements RecordSource {
   readonly kind = SPILL;
   readonly length: number;
 
-  constructor(readonly encoded: Encoded, readonly parts: readonly (readonly [number, number])[]) {
-    this.length = SPILL_HEADER_BYTES + parts.length * 8;
+  constructor(readonly encoded: Encoded, readonly parts: readonly SpillPart[]) {
+    this.length = SPILL_HEADER_BYTES + parts.length * SPILL_PART_BYTES;
   }
 
   write(chunk: Chunk, offset: number): void {
@@ -82,8 +86,10 @@ class SpillSource implements RecordSource {
     chunk.i32[w + 1] = this.parts.length;
     chunk.f64[(offset >> 3) + 1] = this.encoded.length;
     for (let i = 0; i < this.parts.length; i++) {
-      chunk.i32[w + 4 + 2 * i] = this.parts[i][0];
-      chunk.i32[w + 5 + 2 * i] = this.parts[i][1];
+      const at = w + 4 + 4 * i;
+      chunk.i32[at] = this.parts[i][0];
+      chunk.i32[at + 1] = this.parts[i][1];
+      chunk.i32[at + 2] = this.parts[i][2];
     }
   }
 }
@@ -126,54 +132,67 @@ export class QueueCore {
   // -------------------------------------------------------------------------------------------
   // put
 
-  /** Serializes `item` (and spills it if large): the TypeError for an uncloneable item comes here. */
-  #prepare(item: unknown): Prepared {
-    const encoded = serialize(item, this.options.serialize);
+  /**
+   * The record for a serialized item: the item itself, or a spill of it (written now, outside the
+   * lock). Undefined when memory for the spill is short now (a get may free some).
+   */
+  #source(encoded: Encoded, item: unknown): Prepared | undefined {
     let source: Encoded | SpillSource = encoded;
-    if (encoded.length > SPILL_BYTES) {
-      try {
-        source = new SpillSource(encoded, this.#spill(encoded));
-      } catch (error) {
-        encoded.abandon(this.options.serialize);
-        throw error;
-      }
+    if (!this.store.canGrow) {
+      // All the memory there is: an item that cannot fit even in an empty queue is refused now.
+      if (recordBytes(encoded.length + 1024) > this.store.chunk(0, 0).i32[CH_SIZE] - CHUNK_HEADER_BYTES) throw this.options.noRoom();
+    } else if (encoded.length > SPILL_BYTES) {
+      const parts = this.#spill(encoded);
+      if (parts === undefined) return undefined;
+      source = new SpillSource(encoded, parts);
     }
     const sortKey = this.options.sortKey;
     return sortKey === undefined ? source : new KeyedSource(source, sortKey(item));
   }
 
   /** Gives back what a prepared item holds (spill parts, shelved buffers): it was not put. */
-  #abandon(prepared: Prepared): void {
+  #abandon(prepared: Prepared | Encoded): void {
     const source = prepared instanceof KeyedSource ? prepared.inner : prepared;
     if (source instanceof SpillSource) {
-      for (const [a, b] of source.parts) this.store.free(a, b);
+      for (const part of source.parts) this.store.free(part[0], part[1]);
       source.encoded.abandon(this.options.serialize);
     } else {
       source.abandon(this.options.serialize);
     }
   }
 
-  /** Writes a large payload into spill parts; returns their names. */
-  #spill(encoded: Encoded): [number, number][] {
-    const parts: [number, number][] = [];
+  /**
+   * Writes a large payload into spill parts (as the store sizes them); returns their names and
+   * sizes, or undefined (nothing kept) when memory is short.
+   */
+  #spill(encoded: Encoded): SpillPart[] | undefined {
+    const parts: SpillPart[] = [];
     try {
-      const count = Math.ceil(encoded.length / SPILL_PART);
-      // One part: written in place. More: the payload is made whole once, then cut.
-      const whole = count === 1 ? undefined : materialize(encoded);
-      for (let i = 0; i < count; i++) {
-        const from = i * SPILL_PART;
-        const bytes = Math.min(SPILL_PART, encoded.length - from);
+      const first = this.store.partSize(encoded.length);
+      // One part: written in place. More: cut from the payload's bytes (made whole once if needed).
+      const whole = first === encoded.length ? undefined : (encoded.bytes !== undefined && encoded.ids === undefined ? encoded.bytes : materialize(encoded));
+      for (let from = 0; from < encoded.length;) {
+        const bytes = from === 0 ? first : this.store.partSize(encoded.length - from);
         const made = this.store.allocate(CHUNK_HEADER_BYTES + bytes, true);
-        if (made === undefined) throw this.options.noRoom();
-        parts.push([made.a, made.b]);
+        if (made === undefined) {
+          for (const part of parts) this.store.free(part[0], part[1]);
+          return undefined;
+        }
+        parts.push([made.a, made.b, bytes]);
         if (whole === undefined) encoded.write(made.chunk, CHUNK_HEADER_BYTES);
         else made.chunk.u8.set(whole.subarray(from, from + bytes), CHUNK_HEADER_BYTES);
+        from += bytes;
       }
       return parts;
     } catch (error) {
-      for (const [a, b] of parts) this.store.free(a, b);
+      for (const part of parts) this.store.free(part[0], part[1]);
       throw error;
     }
+  }
+
+  /** The error for memory that is short while nothing in the queue can free any (or at the timeout). */
+  #short(timedOut: boolean): Error {
+    return timedOut ? new QueueFullError('queue is full: no shared memory came free for the item in time') : this.options.noRoom();
   }
 
   /** One try without waiting for room; undefined when another thread holds the lock. */
@@ -192,7 +211,7 @@ export class QueueCore {
 
   #checkPut(outcome: PutOutcome): void {
     if (outcome === 'full') throw new QueueFullError('queue is full');
-    if (outcome === 'no-room') throw this.options.noRoom();
+    if (outcome === 'no-room') throw this.#short(ringCount(this.ring) > 0);
   }
 
   /**
@@ -201,41 +220,57 @@ export class QueueCore {
    */
   putSync(item: unknown, timeout?: number): void {
     const deadline = deadlineFor(timeout);
-    const prepared = this.#prepare(item);
+    const encoded = serialize(item, this.options.serialize);
+    let prepared: Prepared | undefined;
     try {
+      prepared = this.#source(encoded, item);
+      while (prepared === undefined) {
+        if (!runSync(ringWaitForGet(this.ring, deadline, this.options.slice))) throw this.#short(ringCount(this.ring) > 0);
+        prepared = this.#source(encoded, item);
+      }
       let outcome = this.#tryPut(prepared);
-      if (outcome === undefined || (outcome === 'full' && remaining(deadline) > 0)) {
-        outcome = runSync(ringPut(this.ring, prepared, deadline));
+      if (outcome === undefined || (outcome !== 'put' && remaining(deadline) > 0)) {
+        outcome = runSync(ringPut(this.ring, prepared, deadline, this.options.slice));
       }
       this.#checkPut(outcome);
     } catch (error) {
-      this.#abandon(prepared);
+      this.#abandon(prepared ?? encoded);
       throw error;
     }
   }
 
   /** As {@link putSync}, without blocking the event loop. */
   put(item: unknown, timeout?: number): Promise<void> {
+    let encoded: Encoded | undefined;
     let prepared: Prepared | undefined;
     let deadline: number;
     try {
       deadline = deadlineFor(timeout);
-      prepared = this.#prepare(item);
-      const outcome = this.#tryPut(prepared);
-      if (outcome === 'put') return RESOLVED;
-      if (outcome !== undefined && (outcome === 'no-room' || remaining(deadline) === 0)) this.#checkPut(outcome);
+      encoded = serialize(item, this.options.serialize);
+      prepared = this.#source(encoded, item);
+      if (prepared !== undefined) {
+        const outcome = this.#tryPut(prepared);
+        if (outcome === 'put') return RESOLVED;
+        if (outcome !== undefined && remaining(deadline) === 0) this.#checkPut(outcome);
+      } else if (remaining(deadline) === 0) {
+        throw this.#short(ringCount(this.ring) > 0);
+      }
     } catch (error) {
-      if (prepared !== undefined) this.#abandon(prepared);
+      if (encoded !== undefined) this.#abandon(prepared ?? encoded);
       return Promise.reject(error);
     }
-    return this.#putSlow(prepared, deadline);
+    return this.#putSlow(encoded, item, prepared, deadline);
   }
 
-  async #putSlow(prepared: Prepared, deadline: number): Promise<void> {
+  async #putSlow(encoded: Encoded, item: unknown, prepared: Prepared | undefined, deadline: number): Promise<void> {
     try {
-      this.#checkPut(await runAsync(ringPut(this.ring, prepared, deadline)));
+      while (prepared === undefined) {
+        if (!(await runAsync(ringWaitForGet(this.ring, deadline, this.options.slice)))) throw this.#short(ringCount(this.ring) > 0);
+        prepared = this.#source(encoded, item);
+      }
+      this.#checkPut(await runAsync(ringPut(this.ring, prepared, deadline, this.options.slice)));
     } catch (error) {
-      this.#abandon(prepared);
+      this.#abandon(prepared ?? encoded);
       throw error;
     }
   }
@@ -257,14 +292,16 @@ export class QueueCore {
         const chunk = this.store.read(parts[0][0], parts[0][1]);
         return decodeOwned(kind, chunk, CHUNK_HEADER_BYTES, length, this.options.serialize);
       }
-      const whole = Buffer.allocUnsafe(length);
+      const whole = new Uint8Array(length);
       let at = 0;
-      for (const [a, b] of parts) {
-        const bytes = Math.min(SPILL_PART, length - at);
+      for (const [a, b, bytes] of parts) {
         whole.set(this.store.read(a, b).u8.subarray(CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + bytes), at);
         at += bytes;
       }
-      return decodeOwned(kind, { u8: whole }, 0, length, this.options.serialize);
+      // The bytes are this thread's own now: a Uint8Array or a Buffer item is them, without a copy.
+      if (kind === BYTES) return whole;
+      if (kind === BUFFER) return Buffer.from(whole.buffer, 0, length);
+      return decodeOwned(kind, { u8: Buffer.from(whole.buffer, 0, length) }, 0, length, this.options.serialize);
     } finally {
       for (const [a, b] of parts) this.store.free(a, b);
     }
@@ -300,7 +337,7 @@ export class QueueCore {
       if (tried === EMPTY && remaining(deadline) === 0) throw new QueueEmptyError('queue is empty');
       if (tried !== undefined && tried !== EMPTY) return this.#finish((tried as { taken: unknown }).taken);
     }
-    return this.#gotten(runSync(ringGet(this.ring, this.#read, deadline, ended, slice)));
+    return this.#gotten(runSync(ringGet(this.ring, this.#read, deadline, ended, slice ?? this.options.slice)));
   }
 
   /** As {@link getSync}, without blocking the event loop. */
@@ -320,7 +357,7 @@ export class QueueCore {
   }
 
   async #getSlow(deadline: number, ended: (() => boolean) | undefined, slice: number | undefined): Promise<unknown> {
-    return this.#gotten(await runAsync(ringGet(this.ring, this.#read, deadline, ended, slice)));
+    return this.#gotten(await runAsync(ringGet(this.ring, this.#read, deadline, ended, slice ?? this.options.slice)));
   }
 
   #gotten(outcome: GetOutcome<unknown>): unknown {
@@ -366,11 +403,11 @@ export class QueueCore {
   /** Waits until every item put has been marked done with taskDone(). */
   join(): Promise<void> {
     if (ringUnfinished(this.ring) === 0) return RESOLVED;
-    return runAsync(ringJoin(this.ring, FOREVER)).then(() => undefined);
+    return runAsync(ringJoin(this.ring, FOREVER, this.options.slice)).then(() => undefined);
   }
 
   joinSync(): void {
-    if (ringUnfinished(this.ring) !== 0) runSync(ringJoin(this.ring, FOREVER));
+    if (ringUnfinished(this.ring) !== 0) runSync(ringJoin(this.ring, FOREVER, this.options.slice));
   }
 }
 
@@ -385,8 +422,11 @@ function materialize(encoded: Encoded): Buffer {
 function readSpillRecord(chunk: Chunk, offset: number): Spilled {
   const w = offset >> 2;
   const count = chunk.i32[w + 1];
-  const parts: [number, number][] = [];
-  for (let i = 0; i < count; i++) parts.push([chunk.i32[w + 4 + 2 * i], chunk.i32[w + 5 + 2 * i]]);
+  const parts: SpillPart[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = w + 4 + 4 * i;
+    parts.push([chunk.i32[at], chunk.i32[at + 1], chunk.i32[at + 2]]);
+  }
   return new Spilled(chunk.i32[w], chunk.f64[(offset >> 3) + 1], parts);
 }
 

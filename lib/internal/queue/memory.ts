@@ -13,6 +13,7 @@ import type { BlockRef } from '../arena/arena';
 import { ArenaStore, LocalStore, chunkViews } from './stores';
 import { loadShelf, shelfUnavailable } from './shelf';
 import { QueueCore, type SortKey } from './core';
+import { WATCH_MS } from '../arena/watch';
 
 /** Bytes of a thread queue's first chunk with the shelf (more come as needed) and without (all it gets). */
 const LOCAL_C0_BYTES = 24 * 1024;
@@ -50,9 +51,7 @@ function localCore(buffer: SharedArrayBuffer, ordering: Ordering): QueueCore {
     serialize: { buffers: store.buffers(), what: 'item' },
     sortKey: ordering.sortKey,
     noRoom: () =>
-      shelf === undefined
-        ? new Error(`the queue's shared memory (${size} bytes) is full, and growing it needs threadkit's native addon: ${shelfUnavailable()}`)
-        : new Error('internal error: a queue with the shelf could not grow'),
+      new Error(`the queue's shared memory (${size} bytes) is full, and growing it needs threadkit's native addon, which could not be loaded: ${shelfUnavailable()}`),
   });
 }
 
@@ -100,7 +99,8 @@ function arenaCore(block: ArenaBlock, bytes: number): QueueCore {
   const ring = new Ring(block, store, undefined);
   return new QueueCore(ring, store, {
     serialize: { crossProcess: true, what: 'item' },
-    noRoom: () => new Error('internal error: a process queue could not grow'),
+    noRoom: () => new Error('the shared memory arena is full (every segment is in use), and this queue is empty: no get can free any'),
+    slice: WATCH_MS,
   });
 }
 

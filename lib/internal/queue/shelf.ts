@@ -36,13 +36,15 @@ export function loadShelf(): Shelf | undefined {
       shelf = native as Shelf;
     } catch (error) {
       shelf = null;
-      why = (error as Error).message;
+      // loadNative's message speaks of multiprocessing objects; its cause says why.
+      const cause = (error as Error).cause;
+      why = cause instanceof Error ? cause.message : (error as Error).message;
     }
   }
   return shelf ?? undefined;
 }
 
-/** Why there is no shelf. */
+/** Why there is no shelf ("disabled by …", "it needs Linux …"). */
 export function shelfUnavailable(): string {
-  return why ?? 'the native addon is unavailable';
+  return why ?? 'it could not be loaded';
 }

@@ -14,9 +14,14 @@ import { CH_SIZE, CHUNK_HEADER_BYTES, type Chunk, type ChunkStore } from '../shm
 import type { BufferShelf } from '../transport/serializer';
 import { arenaById, type Arena } from '../arena/arena';
 import type { ArenaBlock } from '../arena/block';
+import { BLOCK_HEADER_BYTES } from '../arena/layout';
 import { shelfUnavailable, type Shelf } from './shelf';
 
 const WORD_SPLIT = 0x100000000;
+/** Largest arena block a spill part takes (the arena's largest is 128 MiB). */
+const MAX_PART_BLOCK = 64 << 20;
+/** A spill part below this takes its block as it comes (at most 64 KiB wasted). */
+const SMALL_PART = 64 * 1024;
 
 /** Views of `bytes` bytes (a multiple of 8) of `buffer` from `byteOffset` (8-aligned). */
 export function chunkViews(buffer: ArrayBufferLike, byteOffset: number, bytes: number): Chunk {
@@ -36,8 +41,11 @@ export class LocalStore implements ChunkStore {
   readonly #c0: Chunk;
   readonly #cache = new Map<number, Chunk>();
 
+  readonly canGrow: boolean;
+
   constructor(readonly group: SharedArrayBuffer, c0Offset: number, readonly shelf: Shelf | undefined) {
     this.#c0 = chunkViews(group, c0Offset, group.byteLength - c0Offset);
+    this.canGrow = shelf !== undefined;
   }
 
   chunk(a: number, b: number): Chunk {
@@ -79,6 +87,10 @@ export class LocalStore implements ChunkStore {
     this.#cache.clear();
   }
 
+  partSize(bytes: number): number {
+    return bytes; // a SharedArrayBuffer has any size
+  }
+
   /** How SharedArrayBuffers inside items travel: on the shelf, in this queue's group. */
   buffers(): BufferShelf {
     const { group, shelf } = this;
@@ -86,7 +98,7 @@ export class LocalStore implements ChunkStore {
       const why = shelfUnavailable();
       return {
         put() {
-          throw new TypeError(`shared memory (a threading object, a SharedArrayBuffer) inside a queue item needs threadkit's native addon: ${why}`);
+          throw new TypeError(`shared memory (a threading object, a SharedArrayBuffer) inside a queue item needs threadkit's native addon, which could not be loaded: ${why}`);
         },
         take: () => undefined,
         drop() {},
@@ -106,6 +118,7 @@ export class LocalStore implements ChunkStore {
 
 /** The chunks of a process queue: blocks of the arena. */
 export class ArenaStore implements ChunkStore {
+  readonly canGrow = true;
   readonly #arena: Arena;
   readonly #c0: Chunk;
   readonly #cache = new Map<number, Chunk>();
@@ -136,7 +149,14 @@ export class ArenaStore implements ChunkStore {
 
   allocate(bytes: number, transient = false): { a: number; b: number; chunk: Chunk } | undefined {
     const size = align8(Math.max(bytes, CHUNK_HEADER_BYTES));
-    const block = this.#arena.allocate(size);
+    let block: ArenaBlock;
+    try {
+      block = this.#arena.allocate(size);
+    } catch (error) {
+      // Out of segments: memory comes back as items are taken (the caller waits for a get).
+      if (/arena is full/.test((error as Error).message)) return undefined;
+      throw error;
+    }
     const chunk = chunkViews(block.i32.buffer, block.i32.byteOffset, size);
     Atomics.store(chunk.i32, CH_SIZE, size);
     const a = block.place.segment + 1;
@@ -148,6 +168,19 @@ export class ArenaStore implements ChunkStore {
   free(a: number, b: number): void {
     this.#cache.delete(a * WORD_SPLIT + (b >>> 0));
     this.#arena.release(a - 1, b);
+  }
+
+  /**
+   * Arena blocks are powers of two (with an 8-byte header, and a chunk header): a payload of
+   * 1 MiB would take a 2 MiB block. So a part takes the largest block it fills exactly, at most
+   * 64 MiB, and what is left goes to more parts: a 1 MiB item is a 1 MiB block and a 64-byte one.
+   */
+  partSize(bytes: number): number {
+    const overhead = BLOCK_HEADER_BYTES + CHUNK_HEADER_BYTES;
+    // Below 64 KiB the waste is small whatever the class; above, the largest exact fit.
+    if (bytes < SMALL_PART) return bytes;
+    const k = 31 - Math.clz32(Math.min(bytes + overhead, MAX_PART_BLOCK));
+    return Math.min(bytes, (1 << k) - overhead);
   }
 
   forget(): void {

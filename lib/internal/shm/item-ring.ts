@@ -53,14 +53,16 @@
  * This covers FIFO, the order of every queue that processes share. LIFO and PRIORITY
  * (`threadkit/queue` only, whose threads cannot be killed one by one) update their heap in place.
  *
- * Waiting: a getter that finds no item reads NOT_EMPTY under LOCK, counts itself in GET_WAITERS,
- * unlocks, and sleeps while NOT_EMPTY holds what it read. Every put bumps NOT_EMPTY under LOCK and,
- * after unlocking, wakes one getter if GET_WAITERS says one sleeps (all of them for a Pipe, whose
- * poll() waits without taking). The race this prevents (the lost wake-up) is the semaphore's
- * (counting-semaphore.ts): a put after the getter's unlock changes the word it sleeps on, and one
- * before it was seen under the lock. A woken getter always tries again before it looks at its
- * deadline, so a wake is never wasted on a getter that leaves. Putters of a bounded queue wait on
- * NOT_FULL the same way; joiners wait on ALL_DONE, bumped when UNFINISHED comes down to 0.
+ * Waiting: a getter that finds no item reads NOT_EMPTY under LOCK, unlocks, spins while NOT_EMPTY
+ * holds what it read, then counts itself in GET_WAITERS and sleeps while it still does. Every put
+ * bumps NOT_EMPTY under LOCK and, after unlocking, wakes one getter if GET_WAITERS says one sleeps
+ * (all of them for a Pipe, whose poll() waits without taking). The race this prevents (the lost
+ * wake-up) is the semaphore's (counting-semaphore.ts): a put after the getter's unlock changes the
+ * word it sleeps on, and one before it was seen under the lock; a getter that spins is not counted,
+ * so a put that ends its spin costs no wake (a syscall between processes). A woken getter always
+ * tries again before it looks at its deadline, so a wake is never wasted on a getter that leaves.
+ * Putters of a bounded queue wait on NOT_FULL the same way; joiners wait on ALL_DONE, bumped when
+ * UNFINISHED comes down to 0.
  *
  * This is CPython's `queue.Queue` (a deque, a mutex and the not_empty / not_full / all_tasks_done
  * conditions) moved into shared memory, with the items serialized, as `multiprocessing.Queue`
@@ -75,7 +77,7 @@ import * as park_ from './park';
 import * as ownedMutex from './owned-mutex';
 
 // Module-local copies: some loaders (esbuild/tsx) turn imported bindings into getters.
-const { unpark } = park_;
+const { spinWhile, unpark } = park_;
 const { ownedLock, ownedTryLock, ownedUnlock } = ownedMutex;
 
 // ---------------------------------------------------------------------------------------------
@@ -202,6 +204,8 @@ export interface Chunk {
  * ring's own block. Implementations cache views per thread and drop them on `forget()`.
  */
 export interface ChunkStore {
+  /** False when `allocate` always says no (a thread queue without the native addon: C0 is all it has). */
+  readonly canGrow: boolean;
   /** The chunk named (a, b). */
   chunk(a: number, b: number): Chunk;
   /** The chunk named (a, b), not cached (a spill, read once). */
@@ -213,6 +217,11 @@ export interface ChunkStore {
   allocate(bytes: number, transient?: boolean): { readonly a: number; readonly b: number; readonly chunk: Chunk } | undefined;
   /** Gives chunk (a, b) back. */
   free(a: number, b: number): void;
+  /**
+   * How many of `bytes` payload bytes the next part of a spill should hold: all of them, or fewer
+   * when a smaller part fits the memory's block sizes without waste.
+   */
+  partSize(bytes: number): number;
   /** Drops cached views (chunks left the ring). */
   forget(): void;
 }
@@ -446,7 +455,7 @@ export type PutOutcome = 'put' | 'full' | 'no-room';
 
 /**
  * Appends a record for `source` if the queue has room (call holding LOCK, state loaded); commits.
- * 'full': maxsize items are in it; 'no-room': its memory cannot grow.
+ * 'full': maxsize items are in it; 'no-room': its memory cannot grow now (a get may free some).
  */
 export function ringPutLocked(r: Ring, source: RecordSource): PutOutcome {
   const s = r.s;
@@ -801,6 +810,25 @@ export function ringSignalGetters(r: Ring): void {
   if (Atomics.load(r.i32, GET_WAITERS) > 0) unpark(r.block, NOT_EMPTY, Infinity);
 }
 
+/**
+ * Sleeps while `i32[word]` holds `seen` (until `deadline`, at most `slice` at once). Spins first
+ * without being counted, so that a waker whose change comes during the spin pays no wake (a syscall
+ * across processes; mutex.ts spins for the same reason); then counts itself in `waiters`, looks at
+ * the word once more, and parks. The waker changes the word before it reads `waiters`, the waiter
+ * counts itself before it reads the word: one of them sees the other (the lost wake-up of
+ * counting-semaphore.ts, prevented the same way).
+ */
+function* waitChange(r: Ring, word: number, waiters: number, seen: number, deadline: number, slice: number): Steps<void> {
+  if (spinWhile(r.i32, word, seen)) return;
+  Atomics.add(r.i32, waiters, 1);
+  try {
+    if (Atomics.load(r.i32, word) !== seen) return;
+    yield park(r.block, word, seen, Math.min(deadline, performance.now() + slice));
+  } finally {
+    Atomics.sub(r.i32, waiters, 1);
+  }
+}
+
 /** Outcome of a waiting get: the value, or why there is none. */
 export type GetOutcome<T> = { readonly value: T } | 'timed-out' | 'ended';
 
@@ -829,17 +857,9 @@ export function* ringGet<T>(r: Ring, read: RecordReader<T>, deadline: number, en
       return 'ended';
     }
     const seen = Atomics.load(r.i32, NOT_EMPTY);
-    if (remaining(deadline) === 0) {
-      ringUnlock(r);
-      return 'timed-out';
-    }
-    Atomics.add(r.i32, GET_WAITERS, 1);
     ringUnlock(r);
-    try {
-      yield park(r.block, NOT_EMPTY, seen, Math.min(deadline, performance.now() + slice));
-    } finally {
-      Atomics.sub(r.i32, GET_WAITERS, 1);
-    }
+    if (remaining(deadline) === 0) return 'timed-out';
+    yield* waitChange(r, NOT_EMPTY, GET_WAITERS, seen, deadline, slice);
   }
 }
 
@@ -855,22 +875,14 @@ export function* ringPoll(r: Ring, deadline: number, ended: () => boolean, slice
       return true;
     }
     const seen = Atomics.load(r.i32, NOT_EMPTY);
-    if (remaining(deadline) === 0) {
-      ringUnlock(r);
-      return false;
-    }
-    Atomics.add(r.i32, GET_WAITERS, 1);
     ringUnlock(r);
-    try {
-      yield park(r.block, NOT_EMPTY, seen, Math.min(deadline, performance.now() + slice));
-    } finally {
-      Atomics.sub(r.i32, GET_WAITERS, 1);
-    }
+    if (remaining(deadline) === 0) return false;
+    yield* waitChange(r, NOT_EMPTY, GET_WAITERS, seen, deadline, slice);
   }
 }
 
-/** Puts a record, waiting until `deadline` while the queue is full. */
-export function* ringPut(r: Ring, source: RecordSource, deadline: number): Steps<PutOutcome> {
+/** Puts a record, waiting until `deadline` while the queue is full (or out of memory, with items in it). */
+export function* ringPut(r: Ring, source: RecordSource, deadline: number, slice = Infinity): Steps<PutOutcome> {
   for (;;) {
     yield* ringLock(r, FOREVER);
     let outcome: PutOutcome;
@@ -880,24 +892,29 @@ export function* ringPut(r: Ring, source: RecordSource, deadline: number): Steps
       ringUnlock(r);
       throw error;
     }
-    if (outcome !== 'full') {
+    // Out of memory with items in the queue: a get will free some, wait for it as for room.
+    if (outcome === 'put' || (outcome === 'no-room' && r.s[COUNT] === 0)) {
       ringUnlock(r);
       if (outcome === 'put') ringWakeGetters(r);
       return outcome;
     }
     const seen = Atomics.load(r.i32, NOT_FULL);
-    if (remaining(deadline) === 0) {
-      ringUnlock(r);
-      return 'full';
-    }
-    Atomics.add(r.i32, PUT_WAITERS, 1);
     ringUnlock(r);
-    try {
-      yield park(r.block, NOT_FULL, seen, deadline);
-    } finally {
-      Atomics.sub(r.i32, PUT_WAITERS, 1);
-    }
+    if (remaining(deadline) === 0) return outcome;
+    yield* waitChange(r, NOT_FULL, PUT_WAITERS, seen, deadline, slice);
   }
+}
+
+/**
+ * Waits (until `deadline`) for the next get, the one thing that frees memory: a put whose spill
+ * could not be allocated waits here. False when the queue is empty (nothing will be freed) or the
+ * deadline passed.
+ */
+export function* ringWaitForGet(r: Ring, deadline: number, slice = Infinity): Steps<boolean> {
+  const seen = Atomics.load(r.i32, NOT_FULL);
+  if (ringCount(r) === 0 || remaining(deadline) === 0) return false;
+  yield* waitChange(r, NOT_FULL, PUT_WAITERS, seen, deadline, slice);
+  return true;
 }
 
 /** True when the loaded state holds an item (call holding LOCK). */
@@ -944,14 +961,14 @@ export function ringTaskDone(r: Ring): boolean {
 }
 
 /** Waits until every item put has been marked done (UNFINISHED is 0, or came down to 0). */
-export function* ringJoin(r: Ring, deadline: number): Steps<boolean> {
+export function* ringJoin(r: Ring, deadline: number, slice = Infinity): Steps<boolean> {
   for (;;) {
     const seen = Atomics.load(r.i32, ALL_DONE);
     Atomics.add(r.i32, JOIN_WAITERS, 1);
     try {
       if (ringUnfinished(r) === 0) return true;
       if (remaining(deadline) === 0) return false;
-      yield park(r.block, ALL_DONE, seen, deadline);
+      yield park(r.block, ALL_DONE, seen, Math.min(deadline, performance.now() + slice));
       if (Atomics.load(r.i32, ALL_DONE) !== seen) return true;
     } finally {
       Atomics.sub(r.i32, JOIN_WAITERS, 1);

@@ -13,7 +13,7 @@
  * It is Drepper's mutex #2 ("Futexes Are Tricky", 2011; mutex.ts) with the holder's pid where that
  * one stores a bare 1, the way Linux's robust futexes keep the owner's TID in the futex word:
  *
- * - lock: one CAS FREE→pid·2 on the fast path. Otherwise the waiter spins (park.ts's budget) while
+ * - lock: one CAS FREE→pid·2 on the fast path. Otherwise the waiter spins (a fixed few µs) while
  *   the word keeps the value it saw, then marks the word (CAS v → v|1) and sleeps while it holds
  *   v|1; when the word was FREE it takes it with the waiters bit already set (it cannot know that
  *   nobody else sleeps), which costs its own unlock one needless wake at most.
@@ -57,8 +57,10 @@ const WAITERS_BIT = 1;
 export const OWNED_MUTEX_WORDS = 1;
 
 const SELF = process.pid * 2;
+/** Polls of the word before a waiter marks it (a few µs: the holders' sections are short). */
+const HOLD_SPIN = 1000;
 // Module-local copies: some loaders (esbuild/tsx) turn imported bindings into getters.
-const { spinWhile, unpark } = park_;
+const { unpark } = park_;
 
 /** How a lock was taken: normally, or from a holder whose process had died (its work is half done). */
 export type Taken = 'locked' | 'taken-over';
@@ -77,8 +79,12 @@ export function* ownedLock(block: Block, at: number, deadline: number): Steps<Ta
   let seen = Atomics.compareExchange(i32, at, FREE, SELF);
   if (seen === FREE) return 'locked';
   if (remaining(deadline) === 0) return undefined;
-  // Spin first while the holder works (nobody marked asleep): its unlock then costs no wake.
-  if ((seen & WAITERS_BIT) === 0 && spinWhile(i32, at, seen)) {
+  // Spin first while the holder works (nobody marked asleep): its unlock then costs no wake. A
+  // fixed spin, not park.ts's adaptive one: this lock guards sections of a few hundred ns, and its
+  // quick wins must not teach the thread's estimate that every wait ends that fast (the item waits
+  // of item-ring.ts, which last as long as another thread's put, use that estimate).
+  if ((seen & WAITERS_BIT) === 0) {
+    for (let i = 0; i < HOLD_SPIN && Atomics.load(i32, at) === seen; i++);
     seen = Atomics.compareExchange(i32, at, FREE, SELF);
     if (seen === FREE) return 'locked';
   }

@@ -25,6 +25,10 @@ class TestStore implements ChunkStore {
 
   constructor(readonly c0: Chunk, readonly limit = Infinity) {}
 
+  get canGrow(): boolean {
+    return this.limit > 0;
+  }
+
   get liveBytes(): number {
     let n = 0;
     for (const c of this.chunks.values()) n += c.i32[CH_SIZE];
@@ -59,6 +63,10 @@ class TestStore implements ChunkStore {
   }
 
   forget(): void {}
+
+  partSize(bytes: number): number {
+    return bytes;
+  }
 }
 
 function makeRing(order: number, c0Bytes = 256, limit = Infinity, maxsize = 0): { ring: Ring; store: TestStore } {
