@@ -43,11 +43,13 @@ export function checkMaxsize(maxsize: unknown): number {
  *
  * @example
  * const q = new Queue<number>(3);
- * const worker = new Thread({ target: (q) => { for (let x; (x = q.getSync()) !== null;) q.taskDone(); q.taskDone(); }, args: [q] });
+ * const worker = new Thread({
+ *   target: (q: Queue<number>) => { for (;;) { console.log(q.getSync() * 2); q.taskDone(); } },
+ *   args: [q], daemon: true,
+ * });
  * worker.start();
- * for (let i = 0; i < 10; i++) await q.put(i);
- * await q.put(null);
- * await q.join();
+ * for (let i = 0; i < 10; i++) await q.put(i);   // waits while 3 items are queued
+ * await q.join();                                 // every item taken and marked done
  *
  * @throws TypeError from put for an item that cannot be cloned (the queue is unchanged);
  *   QueueFullError / QueueEmptyError when a timeout passes; ValueError from taskDone() called more
