@@ -195,7 +195,12 @@ export class Connection {
     if (state.from !== undefined) adjustOpens(state.ends, state.end, state.from, -1);
     holdBy(this, state.ends);
     for (const channel of state.channels) if (channel !== undefined) holdBy(this, channel.block);
-    finalizer.register(this, { ends: state.ends, end: state.end, out: this.#out }, this);
+    // The finalizer's record holds the blocks too: the arena must not free them (refs.ts) before
+    // the finalizer has given this object's open back.
+    const held: Held = { ends: state.ends, end: state.end, out: this.#out };
+    holdBy(held, state.ends);
+    if (this.#out !== undefined) holdBy(held, this.#out.block);
+    finalizer.register(this, held, this);
   }
 
   /** True once close() was called on this object. */

@@ -11,6 +11,7 @@ import { EOFError, RuntimeError } from 'threadkit/errors';
 import { shutdownIdleThreads } from 'threadkit/threading/thread';
 import { spawn, stopAll } from '../fixtures/shm-threads';
 import { WATCH_MS } from '../../lib/internal/arena/watch';
+import { collected } from '../helpers/gc';
 
 const WAIT = 60_000;
 const owned: Process[] = [];
@@ -181,6 +182,17 @@ describe('end of file and broken pipes', () => {
     await expect(waiting).rejects.toThrow(EOFError);
     expect(performance.now() - started).toBeLessThan(WATCH_MS * 5);
   }, WAIT);
+
+  test('an end that is dropped without close() is closed when it is collected: the reader gets EOFError', async () => {
+    const [a, ref] = ((): [Connection, WeakRef<Connection>] => {
+      const [a, b] = Pipe();
+      b.send('last words');
+      return [a, new WeakRef(b)];
+    })();
+    expect(await collected(ref)).toBe(true);
+    expect(await a.recv()).toBe('last words');
+    await expect(a.recv()).rejects.toThrow(EOFError);
+  });
 
   test('sending when the other end is closed everywhere is a broken pipe (RuntimeError, code EPIPE)', () => {
     const [a, b] = Pipe();
