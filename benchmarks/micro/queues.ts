@@ -16,7 +16,7 @@ import type { MicroContext, MicroDef } from './benches';
 
 const WAIT_LIMIT_MS = 30_000;
 /** Round trips before timing starts (JIT warm-up). */
-const WARM = 1000;
+const WARM = 2000;
 
 interface Helpers {
   row(bench: string, impl: string, isThreadkit: boolean, measure: () => Promise<number | null> | number | null, note?: string): Promise<MicroRow>;
