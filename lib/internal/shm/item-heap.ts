@@ -21,12 +21,17 @@
  * thread cannot be killed alone (condition-queue.ts on dying waiters); every queue processes share
  * is FIFO, whose state item-ring.ts commits with one store.
  */
-import {
-  CH_END, CH_NEXT_A, CH_NEXT_B, CH_SIZE, CHUNK_HEADER_BYTES, COUNT, DEAD, E_A, E_B, E_NUMBER_F64, E_POS, E_SEQ_HI,
-  E_SEQ_LO, E_TAG, ENTRY_WORDS, HEAD_A, HEAD_B, HEAD_POS, KEY_EXACT, KEY_NUMBER, KIND_MASK, LIFO, LIVE_BYTES,
-  PRIORITY, RECORD_HEADER_BYTES, R_KIND, R_LENGTH, SEQ_HI, SEQ_LO, SEQ_WRAP, TAIL_A, TAIL_B, TAIL_POS,
-  align8, recordAt, recordBytes, sameChunk, type Chunk, type RecordReader, type RecordSource, type Ring,
-} from './item-layout';
+import * as layout from './item-layout';
+import type { Chunk, RecordReader, RecordSource, Ring } from './item-layout';
+
+// Module-local copies: some loaders (esbuild/tsx) turn imported bindings into getters, a call on
+// every access in the hot paths.
+const {
+  CH_END, CH_NEXT_A, CH_NEXT_B, CH_SIZE, CHUNK_HEADER_BYTES, COUNT, DEAD, E_A, E_B, E_NUMBER_F64, E_POS,
+  E_SEQ_HI, E_SEQ_LO, E_TAG, ENTRY_WORDS, HEAD_A, HEAD_B, HEAD_POS, KEY_EXACT, KEY_NUMBER, KIND_MASK, LIFO,
+  LIVE_BYTES, PRIORITY, RECORD_HEADER_BYTES, R_KIND, R_LENGTH, SEQ_HI, SEQ_LO, SEQ_WRAP, TAIL_A, TAIL_B,
+  TAIL_POS, align8, recordAt, recordBytes, sameChunk,
+} = layout;
 
 function seqOf(c: Chunk, w: number): number {
   return c.i32[w + E_SEQ_HI] * SEQ_WRAP + (c.i32[w + E_SEQ_LO] >>> 0);

@@ -72,18 +72,21 @@ import type { Block } from './block';
 import { remaining, FOREVER } from './deadline';
 import * as park_ from './park';
 import * as ownedMutex from './owned-mutex';
-import {
-  LOCK, NOT_EMPTY, GET_WAITERS, NOT_FULL, PUT_WAITERS, ALL_DONE, JOIN_WAITERS, MAXSIZE, EPOCH, HEAD_A, HEAD_B,
-  HEAD_POS, TAIL_A, TAIL_B, TAIL_POS, COUNT, UNFINISHED, RING_BYTES, LIVE_BYTES, SEQ_HI, SEQ_LO, FIFO,
-  PRIORITY, WAKE_ALL, CH_NEXT_A, CH_NEXT_B, CH_END, CH_SIZE, CHUNK_HEADER_BYTES, R_LENGTH, R_KIND,
-  RECORD_HEADER_BYTES, KIND_MASK, RETAIN_BYTES, MAX_CHUNK_BYTES, align8, Ring, sameChunk, recordBytes,
-  recordAt, type RecordSource, type RecordReader,
-} from './item-layout';
+import * as layout from './item-layout';
+import type { RecordReader, RecordSource, Ring } from './item-layout';
 import { compact, heapPop, heapPush } from './item-heap';
 
 export * from './item-layout';
 
-// Module-local copies: some loaders (esbuild/tsx) turn imported bindings into getters.
+// Module-local copies: some loaders (esbuild/tsx) turn imported bindings into getters, a call on
+// every access in the hot paths.
+const {
+  LOCK, NOT_EMPTY, GET_WAITERS, NOT_FULL, PUT_WAITERS, ALL_DONE, JOIN_WAITERS, MAXSIZE, EPOCH, HEAD_A, HEAD_B,
+  HEAD_POS, TAIL_A, TAIL_B, TAIL_POS, COUNT, UNFINISHED, RING_BYTES, LIVE_BYTES, SEQ_HI, SEQ_LO, FIFO,
+  PRIORITY, WAKE_ALL, CH_NEXT_A, CH_NEXT_B, CH_END, CH_SIZE, CHUNK_HEADER_BYTES, R_LENGTH, R_KIND,
+  RECORD_HEADER_BYTES, KIND_MASK, RETAIN_BYTES, MAX_CHUNK_BYTES, align8, sameChunk, recordBytes,
+  recordAt,
+} = layout;
 const { spinWhile, unpark } = park_;
 const { ownedLock, ownedTryLock, ownedUnlock } = ownedMutex;
 
