@@ -34,6 +34,9 @@ export const EXAMPLES: Record<string, string> = {
   'multiprocessing-tickets-lock': 'seed 002 §6 — grabbing tickets, 15 processes at once, get() under a Lock (--no-lock: oversold)',
   'multiprocessing-value': 'seed 003 — shared memory: Value (deposits and spending under its lock, a float overwritten)',
   'multiprocessing-array': 'seed 003 — shared memory: Array (a child reads and changes it, zeros, bytes as text)',
+  'multiprocessing-queue': 'seeds 001 §9, 003 — Queue(3) full/empty; a message queue between processes (put, get with a timeout, close)',
+  'multiprocessing-joinable-queue': 'seed 001 §10 — JoinableQueue: 3 producers, 2 daemon consumers, taskDone/join',
+  'multiprocessing-pipe': 'seed 003 — Pipe: duplex and one-way pipes between processes, recv until EOFError',
 };
 
 const [name, ...rest] = process.argv.slice(2);

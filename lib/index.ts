@@ -9,4 +9,5 @@
 export * from './errors';
 export { fromModule, type Target, type ModuleTarget, type TargetOptions, type TargetArgs } from './target';
 export * from './threading';
+export * from './queue';
 export * from './futures';

@@ -31,7 +31,8 @@ function loadablePrebuild() {
   // PREBUILDS_ONLY: node-gyp-build skips build/Release; a child process, so that a prebuild that
   // cannot load (another libc version, a missing symbol) costs nothing here.
   const probe = `const file = require(${JSON.stringify(loader)}).path(${JSON.stringify(here)});\n` +
-    "if (typeof require(file).watchParent !== 'function') throw new Error('an older addon');\n" +
+    // The newest function of the addon: an older prebuild lacks it.
+    "if (typeof require(file).discard !== 'function') throw new Error('an older addon');\n" +
     'process.stdout.write(file);\n';
   const result = spawnSync(process.execPath, ['-e', probe], { env: { ...process.env, PREBUILDS_ONLY: '1' }, encoding: 'utf8' });
   return result.status === 0 && result.stdout !== '' ? result.stdout : undefined;

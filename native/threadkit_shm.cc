@@ -16,6 +16,10 @@
 //                                     one is already set → the fd that is set (-1 to only read it)
 //   watchParent(fd, parentPid, graceMs[, via])  the death watch of a child process: kills this
 //                                     process graceMs after its parent ends (see "Death watch" below)
+//   createGroup(size)                 a zeroed SharedArrayBuffer that owns shelf entries (see the shelf)
+//   shelve(group, sab)                puts a SharedArrayBuffer of this process on the shelf → an id
+//   borrow(id) / take(id)             that buffer, in the calling thread (take also removes it) → sab | undefined
+//   discard(id)                       removes it → whether it was there
 //
 // Lifetime rules.
 // - Mappings: the SharedArrayBuffer's backing store owns its mapping; V8 calls our deleter (munmap)
@@ -51,6 +55,18 @@
 // drops their promises, closes the uv_async_t, and tells Node it is done once the handle is closed.
 // Without that hook, terminating a worker with a pending wait aborts the process ("uv_loop_close()
 // while having open handles").
+//
+// The shelf: SharedArrayBuffers handed between the threads of this process without a message. A
+// SharedArrayBuffer reaches another thread only inside a postMessage, which the receiving thread
+// reads on its event loop; a queue shared by threads must hand over memory (a new chunk of its
+// ring, a Lock inside an item) to whichever thread takes the item, maybe one blocked in a
+// synchronous get. So a thread puts the buffer's backing store on the shelf under a number, and any
+// thread makes its own SharedArrayBuffer over the same store from that number (V8 shares backing
+// stores between isolates: that is how postMessage shares one). Every entry belongs to a group, a
+// SharedArrayBuffer made by createGroup (a queue's own memory): when the last thread drops the
+// group, V8 frees its memory through our deleter, which also removes the group's entries, so a
+// queue dropped with items in it leaves nothing on the shelf. Entries are released outside the
+// shelf's mutex, since one may be a group itself (a queue inside another queue's item).
 #include <node.h>
 #include <uv.h>
 
@@ -69,6 +85,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -745,6 +762,118 @@ void WatchParent(const FunctionCallbackInfo<Value>& args) {
   args.GetReturnValue().Set(true);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The shelf (see the top comment)
+
+struct ShelfEntry {
+  std::shared_ptr<BackingStore> store;
+  /** The data of the group the entry belongs to (a key only: never dereferenced). */
+  const void* group;
+};
+
+struct Shelf {
+  std::mutex mutex;
+  std::unordered_map<uint64_t, ShelfEntry> entries;
+  uint64_t next_id = 1;
+};
+/** Leaked on purpose, as g_state: a group may be freed by a GC that runs at exit. */
+Shelf* const g_shelf = new Shelf();
+/** Ids stay exact in a JavaScript number. */
+constexpr uint64_t MAX_SHELF_ID = (uint64_t{1} << 53) - 1;
+
+/** The deleter of a group's memory: drops the group's entries, then frees it. */
+void FreeGroup(void* data, size_t /*length*/, void* /*deleter_data*/) {
+  std::vector<std::shared_ptr<BackingStore>> dropped;
+  {
+    std::lock_guard<std::mutex> lock(g_shelf->mutex);
+    for (auto it = g_shelf->entries.begin(); it != g_shelf->entries.end();) {
+      if (it->second.group == data) {
+        dropped.push_back(std::move(it->second.store));
+        it = g_shelf->entries.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  dropped.clear();  // outside the mutex: a dropped store may be a group, whose deleter takes it
+  free(data);
+}
+
+void CreateGroup(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (!args[0]->IsNumber() || args[0].As<Number>()->Value() < 1 || args[0].As<Number>()->Value() > 1e12) {
+    return ThrowType(isolate, "expected a size in bytes");
+  }
+  size_t size = static_cast<size_t>(args[0].As<Number>()->Value());
+  void* data = calloc(size, 1);
+  if (data == nullptr) return ThrowErrno(isolate, "calloc", ENOMEM);
+  std::unique_ptr<BackingStore> store = SharedArrayBuffer::NewBackingStore(data, size, FreeGroup, nullptr);
+  args.GetReturnValue().Set(SharedArrayBuffer::New(isolate, std::move(store)));
+}
+
+/** The id argument of borrow/take/discard; 0 after throwing. */
+uint64_t ShelfId(const FunctionCallbackInfo<Value>& args) {
+  double id = args[0]->IsNumber() ? args[0].As<Number>()->Value() : 0;
+  if (!(id >= 1 && id <= static_cast<double>(MAX_SHELF_ID)) || id != static_cast<double>(static_cast<uint64_t>(id))) {
+    ThrowType(args.GetIsolate(), "expected a shelf id");
+    return 0;
+  }
+  return static_cast<uint64_t>(id);
+}
+
+void Shelve(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (!args[0]->IsSharedArrayBuffer() || !args[1]->IsSharedArrayBuffer()) return ThrowType(isolate, "expected (group, SharedArrayBuffer)");
+  const void* group = args[0].As<SharedArrayBuffer>()->Data();
+  std::shared_ptr<BackingStore> store = args[1].As<SharedArrayBuffer>()->GetBackingStore();
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(g_shelf->mutex);
+    if (g_shelf->next_id > MAX_SHELF_ID) return ThrowType(isolate, "the shelf ran out of ids");
+    id = g_shelf->next_id++;
+    g_shelf->entries.emplace(id, ShelfEntry{std::move(store), group});
+  }
+  args.GetReturnValue().Set(static_cast<double>(id));
+}
+
+/** borrow(id) and take(id): a new SharedArrayBuffer of this thread over the entry's store. */
+void Fetch(const FunctionCallbackInfo<Value>& args, bool remove) {
+  uint64_t id = ShelfId(args);
+  if (id == 0) return;
+  std::shared_ptr<BackingStore> store;
+  {
+    std::lock_guard<std::mutex> lock(g_shelf->mutex);
+    auto it = g_shelf->entries.find(id);
+    if (it == g_shelf->entries.end()) return;  // undefined
+    store = remove ? std::move(it->second.store) : it->second.store;
+    if (remove) g_shelf->entries.erase(it);
+  }
+  args.GetReturnValue().Set(SharedArrayBuffer::New(args.GetIsolate(), std::move(store)));
+}
+
+void Borrow(const FunctionCallbackInfo<Value>& args) {
+  Fetch(args, false);
+}
+
+void Take(const FunctionCallbackInfo<Value>& args) {
+  Fetch(args, true);
+}
+
+void Discard(const FunctionCallbackInfo<Value>& args) {
+  uint64_t id = ShelfId(args);
+  if (id == 0) return;
+  std::shared_ptr<BackingStore> store;
+  {
+    std::lock_guard<std::mutex> lock(g_shelf->mutex);
+    auto it = g_shelf->entries.find(id);
+    if (it == g_shelf->entries.end()) return args.GetReturnValue().Set(false);
+    store = std::move(it->second.store);
+    g_shelf->entries.erase(it);
+  }
+  store.reset();  // outside the mutex (see FreeGroup)
+  args.GetReturnValue().Set(true);
+}
+
 void SetMethod(Local<Context> context, Local<Object> exports, const char* name, v8::FunctionCallback fn, Local<Value> data = {}) {
   Isolate* isolate = context->GetIsolate();
   Local<Function> f = FunctionTemplate::New(isolate, fn, data)->GetFunction(context).ToLocalChecked();
@@ -778,4 +907,9 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   SetMethod(context, exports, "claimArena", ClaimArena);
   SetMethod(context, exports, "watchParent", WatchParent);
   SetMethod(context, exports, "waitAsync", WaitAsync, v8::External::New(isolate, env));
+  SetMethod(context, exports, "createGroup", CreateGroup);
+  SetMethod(context, exports, "shelve", Shelve);
+  SetMethod(context, exports, "borrow", Borrow);
+  SetMethod(context, exports, "take", Take);
+  SetMethod(context, exports, "discard", Discard);
 }

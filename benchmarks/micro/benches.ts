@@ -23,6 +23,7 @@ import type { MicroSizes } from './sizes';
 import { PROCESS_MICRO } from './process';
 import { shmMicro } from './shm';
 import { THREAD_START } from './thread-start';
+import { queueMicro } from './queues';
 
 /** What a benchmark gets: sizes, pool size, and the CPython numbers measured before it. */
 export interface MicroContext {
@@ -554,6 +555,7 @@ export const MICRO: readonly MicroDef[] = [
   },
   ...PROCESS_MICRO,
   ...shmMicro({ row, py, sequence }),
+  ...queueMicro({ row, py, sequence }),
 ];
 
 /** Runs benchmarks/micro/child.ts through tsx in a fresh process and parses the JSON it prints. */

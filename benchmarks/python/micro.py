@@ -212,6 +212,7 @@ BENCHES = {
     **SHM_BENCHES,
 }
 BENCHES.update(__import__("processes").BENCHES)  # multiprocessing.Process (benchmarks/micro/process.ts)
+BENCHES.update(__import__("queue_micro").BENCHES)  # queues and pipes (benchmarks/micro/queues.ts)
 
 
 def sizes(quick):

@@ -9,8 +9,9 @@
  * - {@link Lock}, {@link RLock}, {@link Condition}, {@link Semaphore}, {@link BoundedSemaphore},
  *   {@link Event}, {@link Barrier}: the threading primitives in memory that every process of the
  *   tree shares; {@link Value} and {@link SharedArray} (also `Array`): numbers in that memory.
- *
- * Queues and pipes come in a later release.
+ * - {@link Queue}, {@link JoinableQueue}, {@link SimpleQueue}: `threadkit/queue`'s queues across
+ *   processes (items in that memory, no feeder thread); {@link Pipe}: two connected
+ *   {@link Connection} ends that send messages both ways (or one way).
  */
 export { Pool, type PoolOptions, type MapAsyncOptions } from './pool';
 export { AsyncResult, type AsyncResultCallbacks } from './async-result';
@@ -19,3 +20,5 @@ export { Process, type ProcessOptions } from './process';
 export { currentProcess, parentProcess, activeChildren, type ProcessInfo, type ParentProcessInfo } from './current';
 export { Lock, RLock, Condition, Semaphore, BoundedSemaphore, Event, Barrier } from './synchronize';
 export { Value, SharedArray, SharedArray as Array, type Typecode, type SharedOptions } from './sharedctypes';
+export { Queue, JoinableQueue, SimpleQueue } from './queues';
+export { Pipe, Connection } from './connection';

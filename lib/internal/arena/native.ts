@@ -31,7 +31,23 @@ export interface Native {
   claimArena(fd: number): number;
   /** The native death watch of a child process (internal/child/death-watch.ts states its contract). */
   watchParent(fd: number, parentPid: number, graceMs: number, via?: 'pidfd' | 'socket'): boolean;
+  /** The shelf (internal/queue/shelf.ts): a zeroed SharedArrayBuffer that owns the entries shelved with it. */
+  createGroup(size: number): SharedArrayBuffer;
+  /** Shelves `buffer` in `group`; returns its id (≥ 1). */
+  shelve(group: SharedArrayBuffer, buffer: SharedArrayBuffer): number;
+  /** A SharedArrayBuffer of this thread over entry `id` (it stays on the shelf). */
+  borrow(id: number): SharedArrayBuffer | undefined;
+  /** As borrow, and removes the entry. */
+  take(id: number): SharedArrayBuffer | undefined;
+  /** Removes entry `id`. */
+  discard(id: number): boolean;
 }
+
+/** Functions every build of the addon that this library loads must export (older builds lack some). */
+export const NATIVE_FUNCTIONS: readonly (keyof Native)[] = [
+  'create', 'open', 'map', 'close', 'wait', 'waitAsync', 'wake', 'claimArena', 'watchParent',
+  'createGroup', 'shelve', 'borrow', 'take', 'discard',
+];
 
 /** Environment variable that makes the load fail on purpose (tests of the no-addon path). */
 export const NO_NATIVE_ENV = 'THREADKIT_NO_NATIVE';
@@ -103,7 +119,11 @@ export function loadNative(): Native {
   if (loaded !== undefined) return loaded;
   if (failure !== undefined) throw failure;
   try {
-    loaded = requireAddon();
+    const addon = requireAddon();
+    const missing = NATIVE_FUNCTIONS.filter((name) => typeof addon[name] !== 'function');
+    // A build left from an older version of this package (the install script did not run again).
+    if (missing.length > 0) throw new Error(`the addon at ${file ?? 'its place'} is an older build without ${missing.join(', ')}; rebuild it (npm rebuild threadkit)`);
+    loaded = addon;
     return loaded;
   } catch (error) {
     const why = (error as Error).message.trim();

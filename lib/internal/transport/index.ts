@@ -9,8 +9,9 @@
  * - {@link workerEntry}: the file and exec arguments to start a worker entry of `internal/worker/`.
  *
  * Imported by path where they are needed: `call-site.ts` (where a task was submitted, shown under
- * the stack of an error it throws) and `tsx.ts` (the optional TypeScript loader and the error that
- * says to install it).
+ * the stack of an error it throws), `tsx.ts` (the optional TypeScript loader and the error that
+ * says to install it) and `serializer.ts` (values as bytes in shared memory: queue items, batch
+ * results, with the handles of shared objects inside).
  */
 export { encodeTarget, type EncodedTarget } from './targets';
 export { encodeArgs, encodeValue, decodeValue, decodeArgs, type EncodeOptions } from './values';

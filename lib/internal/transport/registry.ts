@@ -22,6 +22,14 @@ const modules: Readonly<Record<string, string>> = {
   'multiprocessing.Barrier': '../../multiprocessing/synchronize',
   'multiprocessing.Value': '../../multiprocessing/sharedctypes',
   'multiprocessing.Array': '../../multiprocessing/sharedctypes',
+  'queue.Queue': '../../queue/queue',
+  'queue.LifoQueue': '../../queue/queue',
+  'queue.PriorityQueue': '../../queue/queue',
+  'queue.SimpleQueue': '../../queue/simple-queue',
+  'multiprocessing.Queue': '../../multiprocessing/queues',
+  'multiprocessing.JoinableQueue': '../../multiprocessing/queues',
+  'multiprocessing.SimpleQueue': '../../multiprocessing/queues',
+  'multiprocessing.Connection': '../../multiprocessing/connection',
 };
 
 /** The reviver of `tag`, loading the module that defines it when needed. */

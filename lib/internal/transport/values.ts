@@ -33,6 +33,11 @@ export interface EncodeOptions {
   readonly crossProcess?: boolean;
   /** The receiver is another machine: no shared object, no SharedArrayBuffer may go. */
   readonly crossMachine?: boolean;
+  /**
+   * What a SharedArrayBuffer found in the value becomes (serializer.ts: v8's serializer cannot carry
+   * one, so it travels as a number that names it); without it, it is left as it is.
+   */
+  readonly sharedArrayBuffer?: (buffer: SharedArrayBuffer) => unknown;
 }
 
 /** An encoded shareable object, as it travels. */
@@ -163,6 +168,7 @@ class Walk extends Graph {
     readonly check: boolean,
     readonly crossProcess: boolean,
     readonly crossMachine = false,
+    readonly sharedArrayBuffer?: (buffer: SharedArrayBuffer) => unknown,
   ) {
     super();
   }
@@ -212,6 +218,10 @@ function encodeObject(value: object, walk: Walk): unknown {
   if (ArrayBuffer.isView(value)) return value;
   const tag = typeTag(value);
   if (tag === 'Object' && !types.isProxy(value)) return walk.record(value as Record<string, unknown>, (v, key) => walk.child(v, key));
+  if (walk.sharedArrayBuffer !== undefined && tag === 'SharedArrayBuffer') {
+    walk.changed = true;
+    return walk.sharedArrayBuffer(value as SharedArrayBuffer);
+  }
   if (!walk.check) return value;
   if (CLONEABLE_LEAVES.has(tag)) return value;
   if (tag === 'SharedArrayBuffer') {
@@ -288,7 +298,7 @@ export function encodeValue(value: unknown, what?: string, options?: EncodeOptio
   if (typeof value !== 'object' || value === null) {
     if (what === undefined || (typeof value !== 'function' && typeof value !== 'symbol')) return value;
   }
-  const walk = new Walk(what ?? 'value', what ?? '', what !== undefined, options?.crossProcess === true);
+  const walk = new Walk(what ?? 'value', what ?? '', what !== undefined, options?.crossProcess === true || options?.crossMachine === true, options?.crossMachine === true, options?.sharedArrayBuffer);
   return walk.run(() => encode(value, walk));
 }
 
