@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const p = new Process({ target: foo });
   p.start();
   p.terminate(); // sends SIGTERM: a request to the operating system
-  console.log(`right after terminate(): isAlive ${p.isAlive()}`); // true: the signal has not been handled yet
+  console.log(`right after terminate(): isAlive ${p.isAlive()}`); // usually true: the signal has not been handled yet (a race, as in Python)
   await p.join();
   console.log(`after join(): isAlive ${p.isAlive()}, exitcode ${p.exitcode}`); // false, -15
   console.log('main');

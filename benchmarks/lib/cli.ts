@@ -33,7 +33,10 @@ export const USAGE = `usage: npm run bench -- [--quick] [--only <cpu|io|micro|al
                  workloads (fib sieve sha256 timers http file-read blocking-sleep blocking-wait) or micro
                  benchmarks (lock-sync lock-async event-pingpong contended thread-warm thread-cold
                  tpe-throughput ppe-throughput map-chunks latency-threads latency-processes
-                 cpu-threads cpu-processes memory), or distributed (needs redis-server); space- or comma-separated
+                 cpu-threads cpu-processes memory process-start-join process-many mp-lock
+                 mp-contended mp-event-pingpong mp-value-read event-pingpong-hog queue-threads
+                 queue-thread-rtt mp-queue-rtt pipe-rtt mp-queue-kib mp-queue-mib), or distributed
+                 (needs redis-server); space- or comma-separated
   --workers N    workers of every pool (default: CPU count; 8 for the io set)
   --json         machine-readable results on stdout (tables go to stderr)
   --out DIR      output folder for results.json, results.md, chart.svg (default: bench-results/)

@@ -84,10 +84,13 @@ describe('npm run bench -- --quick --only fib timers lock-sync --json', () => {
 });
 
 describe('benchmarks/main.ts flags', () => {
-  test('--help prints the usage and exits 0', async () => {
+  test('--help prints the usage, naming every micro benchmark, and exits 0', async () => {
     const help = await runScript('benchmarks/main.ts', ['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^usage: npm run bench -- /);
+    const { MICRO_NAMES } = require('../../benchmarks/micro') as typeof import('../../benchmarks/micro');
+    const listed = new Set(help.stdout.split(/[\s(),]+/));
+    expect(MICRO_NAMES.filter((name) => !listed.has(name))).toEqual([]);
   }, 60_000);
 
   test('an unknown --only name is refused with the names it accepts, exit code 2', async () => {

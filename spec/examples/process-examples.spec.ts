@@ -65,8 +65,10 @@ describe('process examples', () => {
   test('multiprocessing-process-terminate: alive right after terminate(), ended with -15 after join', async () => {
     const run = await runExample('multiprocessing-process-terminate');
     expect(run.code).toBe(0);
+    // Right after terminate() the child is usually still alive, but the signal races the next line,
+    // as in Python (is_alive() polls waitpid): a child the kernel ended at once reads false.
     expect(run.lines.filter((l) => l !== 'child start')).toEqual([
-      'right after terminate(): isAlive true',
+      expect.stringMatching(/^right after terminate\(\): isAlive (true|false)$/),
       'after join(): isAlive false, exitcode -15',
       'main',
     ]);

@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from '@jest/globals';
 import { Thread, activeCount, currentThread, enumerate, mainThread, setExcepthook } from 'threadkit/threading';
-import { startTargetThread } from '../../lib/internal/thread/target-thread';
+import { startTargetThread } from '../helpers/target-thread';
 import { shutdownIdleThreads } from '../../lib/internal/thread/warm-pool';
 
 const WAIT_MS = 10_000;

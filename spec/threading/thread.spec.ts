@@ -7,7 +7,7 @@ import { inspect } from 'node:util';
 import { Lock, Thread, setExcepthook } from 'threadkit/threading';
 import { RuntimeError, fromModule } from 'threadkit';
 import { kTerminate } from 'threadkit/threading/thread';
-import { startTargetThread } from '../../lib/internal/thread/target-thread';
+import { startTargetThread } from '../helpers/target-thread';
 import { shutdownIdleThreads } from '../../lib/internal/thread/warm-pool';
 import { liveResources } from '../../lib/internal/tracking';
 import { workerEntry } from '../../lib/internal/transport';

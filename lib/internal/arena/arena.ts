@@ -169,10 +169,12 @@ export class Arena {
   }
 
   /**
-   * A new zeroed block with a payload of `bytes` bytes, counted as held once (by the caller).
+   * A new block with a payload of `bytes` bytes, counted as held once (by the caller): zeroed,
+   * unless `zeroed` is false (a caller that writes every byte it reads, such as a queue's spill of a
+   * large item, skips clearing megabytes that it overwrites at once).
    * @throws RangeError when `bytes` is larger than the largest block.
    */
-  allocate(bytes: number): ArenaBlock {
+  allocate(bytes: number, zeroed = true): ArenaBlock {
     const cls = L.classFor(bytes);
     const size = 1 << cls;
     const packed = this.#withLock(() => {
@@ -194,7 +196,7 @@ export class Arena {
     const segment = L.refSegment(packed);
     const offset = L.refOffset(packed);
     const seg = this.segment(segment);
-    seg.i32.fill(0, offset >> 2, (offset + size) >> 2);
+    seg.i32.fill(0, offset >> 2, zeroed ? (offset + size) >> 2 : (offset + L.BLOCK_HEADER_BYTES) >> 2);
     Atomics.store(seg.i32, (offset >> 2) + L.BLOCK_CLASS, cls);
     Atomics.store(seg.i32, (offset >> 2) + L.BLOCK_REFS, 1);
     return this.view(segment, offset, bytes);

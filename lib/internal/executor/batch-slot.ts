@@ -18,18 +18,18 @@
  * - READY word: 0 when the batch is sent; the worker stores 1 once its initializer has run, before
  *   it claims anything. A worker that dies with READY still 0 never became ready (it could not
  *   start, or its initializer killed it): the pool is broken rather than respawning it forever.
- * - Results arena: after each item the worker appends `[u32 length][u8 flags][f32 ms][payload]`
- *   — `ms` is how long the item ran (the scheduler's fast/slow measure); the payload is the
- *   v8-serialized value or encoded error, except that a number or undefined skips the v8 serializer
- *   (its payload is 8 bytes of float64, or none) — and then publishes COUNT (release order: bytes
- *   first, count last). If the worker dies in item `COUNT`, the results before it are still
- *   readable; only that item fails.
+ * - Results arena: after each item the worker appends `[u32 length][u8 flags][u8 kind][f32 ms]
+ *   [payload]` — `ms` is how long the item ran (the scheduler's fast/slow measure); `kind` and the
+ *   payload are the shared-memory serializer's (transport/serializer.ts, the one the queues use:
+ *   a number, a string, bytes or undefined skip v8's serializer on both sides) for the value or the
+ *   encoded error — and then publishes COUNT (release order: bytes first, count last). If the
+ *   worker dies in item `COUNT`, the results before it are still readable; only that item fails.
  *
  * Memory ordering: every access to the header words is an Atomics operation; the arena bytes are
  * written before the COUNT store and read after the COUNT load, so the load makes them visible.
  */
-import * as v8 from 'node:v8';
 import type { EncodedError, EncodedOutcome } from '../transport';
+import { deserialize, serialize, type Encoded, type SerializeOptions } from '../transport/serializer';
 
 /** Header word: `next | end << 16` (see above). */
 export const CLAIM = 0;
@@ -47,23 +47,19 @@ export const ARENA_BYTES = 64 * 1024;
 const SLOT_BYTES = HEADER_BYTES + ARENA_BYTES;
 /** Largest batch a slot can describe (16 bits per half of CLAIM). */
 export const MAX_SLOT_ITEMS = 0xffff;
-/** `[u32 length][u8 flags][f32 ms]` */
-const ENTRY_HEADER = 9;
+/** `[u32 length][u8 flags][u8 kind][f32 ms]` */
+const ENTRY_HEADER = 10;
 const FLAGS_AT = 4;
-const MS_AT = 5;
+const KIND_AT = 5;
+const MS_AT = 6;
 const HALF = 0xffff;
 /** Entry flags: the item returned (else it threw). */
 const FLAG_OK = 1;
-/** The payload is a float64, not a v8-serialized value. */
-const FLAG_NUMBER = 2;
-/** The value is undefined; no payload. */
-const FLAG_UNDEFINED = 4;
-const FLOAT64_BYTES = 8;
 
-/** A slot's views, made once per buffer. */
+/** A slot's views, made once per buffer (`u8`: the results arena, as the serializer writes it). */
 export interface SlotViews {
   readonly header: Int32Array;
-  readonly bytes: Uint8Array;
+  readonly u8: Uint8Array;
   readonly data: DataView;
 }
 
@@ -77,7 +73,7 @@ export function slotViews(buffer: SharedArrayBuffer, index: number): SlotViews {
   const at = index * SLOT_BYTES;
   return {
     header: new Int32Array(buffer, at, HEADER_WORDS),
-    bytes: new Uint8Array(buffer, at + HEADER_BYTES, ARENA_BYTES),
+    u8: Buffer.from(buffer, at + HEADER_BYTES, ARENA_BYTES),
     data: new DataView(buffer, at + HEADER_BYTES, ARENA_BYTES),
   };
 }
@@ -150,24 +146,8 @@ export function claimRange(header: Int32Array): { next: number; end: number } {
   return { next: word & HALF, end: word >>> 16 };
 }
 
-/**
- * v8's serializer, except that a typed array or DataView over shared memory is refused: v8 would
- * copy its bytes, and the caller would get a copy where it expects the same memory. Refused
- * values travel by postMessage, which shares.
- */
-/** `_writeHostObject` is Node's documented hook, missing from @types/node's DefaultSerializer. */
-type HostObjectWriter = { _writeHostObject(object: object): void };
-const writeHostObject = (v8.DefaultSerializer.prototype as unknown as HostObjectWriter)._writeHostObject;
-
-class ArenaSerializer extends v8.DefaultSerializer {
-  _writeHostObject(object: object): void {
-    const buffer = (object as ArrayBufferView).buffer;
-    if (buffer !== undefined && Object.prototype.toString.call(buffer) === '[object SharedArrayBuffer]') {
-      throw new TypeError('shared memory cannot go through the arena');
-    }
-    writeHostObject.call(this, object);
-  }
-}
+/** How results are serialized: already handle-encoded where the task ran, and never with shared memory. */
+const RESULT: SerializeOptions = { what: 'result', encoded: true };
 
 /** Outcome of {@link writeResult}. */
 export type WriteStatus = 'written' | 'full' | 'unserializable';
@@ -175,38 +155,24 @@ export type WriteStatus = 'written' | 'full' | 'unserializable';
 /**
  * Worker side: appends one outcome, which ran for `ms`, to the arena. `'full'`: too big for what
  * is left; and `'unserializable'`: the arena cannot take it (shared memory, which must be shared
- * and not copied, or a value that cannot be cloned at all) — either way it must go in the reply
- * message instead.
+ * and not copied — the serializer refuses it without a shelf — or a value that cannot be cloned
+ * at all) — either way it must go in the reply message instead.
  */
 export function writeResult(views: SlotViews, outcome: EncodedOutcome, ms: number): WriteStatus {
-  const ok = outcome.ok;
-  const value = ok ? outcome.value : outcome.error;
-  // Numbers and undefined, the results of most small tasks, skip the v8 serializer on both sides
-  // (its setup costs more than the rest of a trivial task's round trip through the slot).
-  if (ok && typeof value === 'number') return append(views, FLAG_OK | FLAG_NUMBER, ms, FLOAT64_BYTES, value);
-  if (ok && value === undefined) return append(views, FLAG_OK | FLAG_UNDEFINED, ms, 0, undefined);
-  let payload: Buffer;
+  let encoded: Encoded;
   try {
-    const serializer = new ArenaSerializer();
-    serializer.writeHeader();
-    serializer.writeValue(value);
-    payload = serializer.releaseBuffer();
+    encoded = serialize(outcome.ok ? outcome.value : outcome.error, RESULT);
   } catch {
     return 'unserializable';
   }
-  return append(views, ok ? FLAG_OK : 0, ms, payload.length, payload);
-}
-
-/** Appends one entry whose payload is `length` bytes: a v8 payload, a float64, or nothing. */
-function append(views: SlotViews, flags: number, ms: number, length: number, payload: Buffer | number | undefined): WriteStatus {
   const offset = Atomics.load(views.header, BYTES);
-  if (offset + ENTRY_HEADER + length > views.bytes.length) return 'full';
-  views.data.setUint32(offset, length);
-  views.data.setUint8(offset + FLAGS_AT, flags);
+  if (offset + ENTRY_HEADER + encoded.length > views.u8.length) return 'full';
+  views.data.setUint32(offset, encoded.length);
+  views.data.setUint8(offset + FLAGS_AT, outcome.ok ? FLAG_OK : 0);
+  views.data.setUint8(offset + KIND_AT, encoded.kind);
   views.data.setFloat32(offset + MS_AT, ms);
-  if (typeof payload === 'number') views.data.setFloat64(offset + ENTRY_HEADER, payload);
-  else if (payload !== undefined) views.bytes.set(payload, offset + ENTRY_HEADER);
-  Atomics.store(views.header, BYTES, offset + ENTRY_HEADER + length);
+  encoded.write(views, offset + ENTRY_HEADER);
+  Atomics.store(views.header, BYTES, offset + ENTRY_HEADER + encoded.length);
   Atomics.add(views.header, COUNT, 1);
   return 'written';
 }
@@ -218,13 +184,10 @@ export function readResults(views: SlotViews, visit: (outcome: EncodedOutcome, m
   for (let i = 0; i < count; i++) {
     const length = views.data.getUint32(offset);
     const flags = views.data.getUint8(offset + FLAGS_AT);
+    const kind = views.data.getUint8(offset + KIND_AT);
     const ms = views.data.getFloat32(offset + MS_AT);
     const start = offset + ENTRY_HEADER;
-    let value: unknown;
-    if ((flags & FLAG_NUMBER) !== 0) value = views.data.getFloat64(start);
-    else if ((flags & FLAG_UNDEFINED) !== 0) value = undefined;
-    // slice(): v8.deserialize wants its own bytes, not a view of memory the worker may reuse.
-    else value = v8.deserialize(views.bytes.slice(start, start + length));
+    const value = deserialize(kind, views, start, length, RESULT);
     offset = start + length;
     visit((flags & FLAG_OK) !== 0 ? { ok: true, value } : { ok: false, error: value as EncodedError }, ms, i);
   }

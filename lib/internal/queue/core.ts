@@ -30,7 +30,7 @@ const {
   CH_SIZE, CHUNK_HEADER_BYTES, SPILL_BYTES, recordBytes, ringCount, ringHasItem, ringPutLocked, ringTakeLocked, ringTaskDone, ringTryLock, ringUnfinished, ringUnlock,
   ringWakeGetters, ringWakePutters,
 } = itemRing;
-const { BUFFER, BYTES, FIRST_USER_KIND, V8, V8_BUFFERS, finish, readPayload, serialize } = serializer;
+const { BUFFER, BYTES, FIRST_USER_KIND, V8, V8_BUFFERS, finish, ownBytes, readPayload, serialize } = serializer;
 const { deadlineFor, remaining, FOREVER } = deadlines;
 
 /** Record kind: the payload lives in spill chunks. */
@@ -292,7 +292,7 @@ export class QueueCore {
         const chunk = this.store.read(parts[0][0], parts[0][1]);
         return decodeOwned(kind, chunk, CHUNK_HEADER_BYTES, length, this.options.serialize);
       }
-      const whole = new Uint8Array(length);
+      const whole = ownBytes(length);
       let at = 0;
       for (const [a, b, bytes] of parts) {
         whole.set(this.store.read(a, b).u8.subarray(CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + bytes), at);

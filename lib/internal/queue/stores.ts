@@ -151,13 +151,14 @@ export class ArenaStore implements ChunkStore {
     const size = align8(Math.max(bytes, CHUNK_HEADER_BYTES));
     let block: ArenaBlock;
     try {
-      block = this.#arena.allocate(size);
+      block = this.#arena.allocate(size, !transient);
     } catch (error) {
       // Out of segments: memory comes back as items are taken (the caller waits for a get).
       if (/arena is full/.test((error as Error).message)) return undefined;
       throw error;
     }
     const chunk = chunkViews(block.i32.buffer, block.i32.byteOffset, size);
+    if (transient) chunk.i32.fill(0, 0, CHUNK_HEADER_BYTES >> 2);
     Atomics.store(chunk.i32, CH_SIZE, size);
     const a = block.place.segment + 1;
     const b = block.place.offset;

@@ -153,7 +153,8 @@ export interface ChunkStore {
   read(a: number, b: number): Chunk;
   /**
    * A new zeroed chunk of `bytes` bytes (a multiple of 8) with its CH_SIZE word set, or undefined
-   * when this memory cannot grow. `transient`: read once (a spill), not worth caching.
+   * when this memory cannot grow. `transient`: a spill part, read once (not worth caching) and
+   * written whole by its caller, so only its header need be zeroed.
    */
   allocate(bytes: number, transient?: boolean): { readonly a: number; readonly b: number; readonly chunk: Chunk } | undefined;
   /** Gives chunk (a, b) back. */

@@ -1,6 +1,6 @@
 /**
- * One run of a target in a warm worker (`warm-pool.ts`), and its state words: what a Thread (and
- * the internal target-thread starter) waits on. Protocol and words: `internal/worker/thread-protocol.ts`.
+ * One run of a target in a warm worker (`warm-pool.ts`), and its state words: what a Thread waits
+ * on. Protocol and words: `internal/worker/thread-protocol.ts`.
  *
  * Life and joining. A run's life is a word in shared memory: NEW → STARTED → RUNNING → STOPPED. The
  * worker stores STOPPED after it posted the outcome; its `process.on('exit')` handler stores it when
@@ -29,7 +29,7 @@ export type RunRequest = Omit<RunMessage, 'type' | 'state' | 'target'> & { reado
 
 /**
  * One run of a target in a pooled worker, and its state words. A Thread owns one from construction
- * (a Timer may be cancelled before it starts); the target-thread starter makes one per call.
+ * (a Timer may be cancelled before it starts).
  */
 export class ThreadRun implements RunListener {
   readonly state = new Int32Array(new SharedArrayBuffer(STATE_SLOTS * Int32Array.BYTES_PER_ELEMENT));

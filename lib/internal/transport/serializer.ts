@@ -2,7 +2,7 @@
  * The serializer for shared memory: turns a value into bytes that another thread or process reads
  * back from shared memory, and back. Every path that carries values through shared memory uses it:
  * the items of every queue and Pipe (internal/shm/item-ring.ts), and the results that pool threads
- * write into their batch slots.
+ * write into their batch slots (internal/executor/batch-slot.ts).
  *
  * Format: a *kind* (one byte the caller stores next to the bytes) and a payload.
  *
@@ -85,6 +85,11 @@ export interface SerializeOptions {
   readonly buffers?: BufferShelf;
   /** What the value is called in a TypeError ("item", "result"). @default 'value' */
   readonly what?: string;
+  /**
+   * The value is already in the library's handle encoding (values.ts: an executor's outcome, encoded
+   * where the task ran) and is wanted back in it: neither side walks it for shared objects again.
+   */
+  readonly encoded?: boolean;
 }
 
 /**
@@ -109,9 +114,22 @@ function readFloat64(u8: Uint8Array, offset: number): number {
   return scratch[0];
 }
 
+/** Lengths from which {@link ownBytes} skips zeroing (below, the zeroing costs less than the detour). */
+const UNZEROED_FROM = 4096;
+
+/**
+ * A Uint8Array of `length` bytes over an ArrayBuffer of its own, for a caller that writes every
+ * byte at once: a large one is not zeroed first (a megabyte item would be written twice).
+ */
+export function ownBytes(length: number): Uint8Array {
+  if (length < UNZEROED_FROM) return new Uint8Array(length);
+  const buffer = Buffer.allocUnsafeSlow(length);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
+}
+
 /** A private copy of `length` bytes (Buffer's slice() would alias the shared memory). */
 function copyOut(u8: Uint8Array, offset: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
+  const out = ownBytes(length);
   out.set(u8.subarray(offset, offset + length));
   return out;
 }
@@ -333,7 +351,7 @@ function serializeWithV8(value: unknown, options: SerializeOptions | undefined):
   const buffers = shelf === undefined ? undefined : new BufferList();
   let bytes: Uint8Array;
   try {
-    const encoded = encodeValue(value, undefined, {
+    const encoded = options?.encoded === true ? value : encodeValue(value, undefined, {
       crossProcess,
       sharedArrayBuffer: buffers === undefined ? undefined : (b) => ({ [HANDLE_TAG]: BUFFER_TAG, data: buffers.indexOf(b) }),
     });
@@ -423,7 +441,8 @@ export function finish(pending: Pending, options?: SerializeOptions): unknown {
   try {
     const deserializer = new ItemDeserializer(bytes);
     deserializer.readHeader();
-    return decodeValue(deserializer.readValue());
+    const value = deserializer.readValue();
+    return options?.encoded === true ? value : decodeValue(value);
   } finally {
     reading = previous;
   }

@@ -55,7 +55,7 @@ export interface RunMessage {
   readonly thisArg?: unknown;
   readonly name: string;
   readonly daemon: boolean;
-  /** Send the target's value back (startTargetThread) instead of dropping it (Thread). */
+  /** Send the target's value back instead of dropping it as a Thread does (the specs' target threads, spec/helpers/target-thread.ts). */
   readonly wantResult: boolean;
   /** Timer: fire at this absolute time (`performance.timeOrigin + performance.now()` scale), unless cancelled. */
   readonly fireAt?: number;

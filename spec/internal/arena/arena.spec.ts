@@ -75,6 +75,27 @@ describe('blocks', () => {
     expect(arena.usedBytes() - start).toBe(16);
   });
 
+  test('a reused block comes back zeroed, or with only its header cleared when the caller writes it whole', () => {
+    const arena = ownArena();
+    const first = arena.allocate(4000);
+    const { segment, offset } = first.place;
+    first.i32.fill(-1);
+    arena.release(segment, offset);
+    const dirty = arena.allocate(4000, false); // the free list's head: the same block
+    expect([dirty.place.segment, dirty.place.offset]).toEqual([segment, offset]);
+    expect(dirty.i32[1]).toBe(-1); // word 0 held the free list's link
+    expect(dirty.i32[dirty.i32.length - 1]).toBe(-1);
+    dirty.i32.fill(-1);
+    arena.release(segment, offset);
+    const clean = arena.allocate(4000);
+    expect([clean.place.segment, clean.place.offset]).toEqual([segment, offset]);
+    expect(clean.i32.every((word) => word === 0)).toBe(true);
+    // The header is the allocator's either way: one hold, so one release frees it.
+    arena.release(segment, offset);
+    expect(arena.allocate(4000, false).place).toEqual(clean.place);
+    arena.release(segment, offset);
+  });
+
   test('a thread of this process revives blocks through the fd this process holds', async () => {
     const counter = new Value('i', 0);
     await Promise.all([0, 1].map(() => spawnThread((c: Value) => {

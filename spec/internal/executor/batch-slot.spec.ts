@@ -8,7 +8,8 @@ import {
   ARENA_BYTES, type SlotViews,
 } from '../../../lib/internal/executor/batch-slot';
 import { encodeError, type EncodedOutcome } from '../../../lib/internal/transport';
-import { startTargetThread } from '../../../lib/internal/thread/target-thread';
+import { HANDLE_TAG } from '../../../lib/internal/transport/shareable';
+import { startTargetThread } from '../../helpers/target-thread';
 import { shutdownIdleThreads } from '../../../lib/internal/thread/warm-pool';
 
 afterAll(shutdownIdleThreads);
@@ -130,7 +131,7 @@ describe('claim word', () => {
 });
 
 describe('results arena', () => {
-  test('outcomes come back in order with the time they ran: numbers and undefined raw, anything else through v8, errors encoded', () => {
+  test('outcomes come back in order with the time they ran: numbers, strings and undefined raw, anything else through v8, errors encoded', () => {
     const views = fresh(6);
     const error = encodeError(new RangeError('far'));
     const outcomes: EncodedOutcome[] = [
@@ -147,6 +148,24 @@ describe('results arena', () => {
     expect(Object.is((back[4].outcome as { value: number }).value, -0)).toBe(true);
     expect(back.map((r) => r.ms)).toEqual([0.5, 1.5, 2.5, 3.5, 4.5, 5.5]);
     expect(back.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  test('they go through the shared-memory serializer of the queues: bytes keep their class, and the encoded form of a shared object is left for the caller to decode', () => {
+    const views = fresh(4);
+    const handle = { [HANDLE_TAG]: 'threading.Lock', data: { memory: 7 } }; // a made-up handle: decoding it would throw
+    const outcomes: EncodedOutcome[] = [
+      { ok: true, value: Buffer.from('buf') },
+      { ok: true, value: new Uint8Array([1, 2, 3]) },
+      { ok: true, value: { nested: new Float64Array([1.5, -2]) } },
+      { ok: true, value: [handle] },
+    ];
+    outcomes.forEach((outcome) => expect(writeResult(views, outcome, 0)).toBe('written'));
+    const back = results(views).map((r) => (r.outcome as { value: unknown }).value);
+    expect(Buffer.isBuffer(back[0]) && back[0].toString()).toBe('buf');
+    expect(Object.prototype.toString.call(back[1])).toBe('[object Uint8Array]');
+    expect(Array.from(back[1] as Uint8Array)).toEqual([1, 2, 3]);
+    expect(Array.from((back[2] as { nested: Float64Array }).nested)).toEqual([1.5, -2]);
+    expect(back[3]).toEqual([handle]);
   });
 
   test('a result too big for what is left is refused and nothing is published for it', () => {

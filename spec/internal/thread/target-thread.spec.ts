@@ -1,15 +1,15 @@
 /**
- * The internal target-thread starter (lib/internal/thread/target-thread.ts): runs a target in a
- * warm thread and hands back its outcome, rebuilt in this realm, instead of using the excepthook.
+ * A ThreadRun with `wantResult` (through the specs' target-thread helper, spec/helpers/target-thread.ts):
+ * runs a target in a warm thread and hands back its outcome, rebuilt in this realm, instead of using
+ * the excepthook.
  */
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import * as path from 'node:path';
 import { setExcepthook } from 'threadkit/threading';
 import { RuntimeError, fromModule } from 'threadkit';
-import { startTargetThread } from '../../../lib/internal/thread/target-thread';
+import { startTargetThread } from '../../helpers/target-thread';
 import { shutdownIdleThreads } from '../../../lib/internal/thread/warm-pool';
 import { liveResources } from '../../../lib/internal/tracking';
-import { encodeTarget } from '../../../lib/internal/transport';
 
 const FIXTURES = path.resolve(__dirname, '../../fixtures');
 
@@ -33,12 +33,10 @@ describe('startTargetThread', () => {
     expect(hooked).toEqual([]);
   });
 
-  test('takes an already-encoded target as it is, and anything else that is not a target is a TypeError naming it', async () => {
-    const encoded = encodeTarget((a: number, b: number) => a * b);
-    expect(await startTargetThread(encoded, [6, 7]).join()).toEqual({ ok: true, value: 42 });
-    const moduleRef = encodeTarget(fromModule(path.join(FIXTURES, 'transport-add.ts'), 'add'));
+  test('runs a fromModule target, sync or async, and anything else that is not a target is a TypeError naming it', async () => {
+    const moduleRef = fromModule(path.join(FIXTURES, 'transport-add.ts'), 'add');
     expect(startTargetThread(moduleRef, [2, 3]).joinSync()).toEqual({ ok: true, value: 5 });
-    expect(await startTargetThread(fromModule(path.join(FIXTURES, 'transport-add.ts'), 'add'), [1, 1]).join()).toEqual({ ok: true, value: 2 });
+    expect(await startTargetThread(moduleRef, [1, 1]).join()).toEqual({ ok: true, value: 2 });
     expect(() => startTargetThread({ kind: 'other' } as never, [])).toThrow('Expected `target` to be a function or a fromModule() reference, got object');
     expect(liveResources().filter((r) => !r.idle)).toEqual([]);
   });

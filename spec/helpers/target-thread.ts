@@ -1,14 +1,13 @@
 /**
- * The internal target-thread starter: runs a target in a (warm) thread and hands back its outcome —
- * the value it returned or the error it threw, rebuilt in this realm — instead of sending errors to
- * the excepthook as a Thread does. For internal users such as Barrier's action, which passes its
- * action already encoded (a thread that revived a Barrier never rebuilds the function from source).
+ * A target run in a real (warm) thread, for specs that need what it returned: the value or the
+ * error it threw, rebuilt in this realm — where a Thread drops the value and sends errors to the
+ * excepthook. It runs the same ThreadRun as Thread, with the protocol's `wantResult` set.
  */
-import { RuntimeError } from '../../errors';
-import { decodeError, decodeValue, encodeArgs, encodeTarget, type EncodedTarget } from '../transport';
-import { FOREVER } from '../shm/deadline';
-import { getCurrentThread, nextThreadName } from '../worker/context';
-import { inThisRealm, ThreadRun } from './run';
+import { RuntimeError } from '../../lib/errors';
+import { decodeError, decodeValue, encodeArgs, encodeTarget } from '../../lib/internal/transport';
+import { FOREVER } from '../../lib/internal/shm/deadline';
+import { getCurrentThread, nextThreadName } from '../../lib/internal/worker/context';
+import { inThisRealm, ThreadRun } from '../../lib/internal/thread/run';
 
 /** How a target run by {@link startTargetThread} ended; `error` is rebuilt in this realm. */
 export type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
@@ -19,20 +18,13 @@ export interface TargetThread {
   joinSync(): Outcome;
 }
 
-/** A target already encoded (a Barrier's action travels encoded in its handle), else the user's target encoded now. */
-function toEncodedTarget(target: unknown): EncodedTarget {
-  const encoded = target as Partial<EncodedTarget> | null;
-  if (typeof encoded === 'object' && encoded !== null && (encoded.kind === 'source' || encoded.kind === 'module')) return target as EncodedTarget;
-  return encodeTarget(target, 'target'); // a function or fromModule reference; else the TypeError naming `target`
-}
-
 /**
  * Runs `target(...args)` in a thread of its own (a warm one when there is one).
- * @param target a function, a `fromModule` reference, or an already encoded target
+ * @param target a function or a `fromModule` reference
  * @throws TypeError when the target or an argument cannot be sent
  */
 export function startTargetThread(target: unknown, args: unknown[]): TargetThread {
-  const encodedTarget = toEncodedTarget(target);
+  const encodedTarget = encodeTarget(target, 'target');
   const encodedArgs = encodeArgs(args);
   const name = nextThreadName();
   let outcome: Outcome | undefined;
