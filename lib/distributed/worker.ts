@@ -26,7 +26,7 @@
 import * as os from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { BrokenExecutorError, TimeoutError } from '../errors';
-import type { Executor } from '../futures/executor';
+import { kSubmitUnrecorded, type Executor } from '../futures/executor';
 import type { Future } from '../futures/future';
 import { ProcessPoolExecutor } from '../futures/process-pool-executor';
 import { ThreadPoolExecutor } from '../futures/thread-pool-executor';
@@ -133,7 +133,7 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
     let future: Future<EncodedOutcome> | undefined;
     let outcome: EncodedOutcome;
     try {
-      future = slot.submit(runTask(), task.target, task.args, task.chunk);
+      future = slot[kSubmitUnrecorded](runTask(), task.target, task.args, task.chunk);
       outcome = await future.result(task.timeout);
       slots.release(slot);
     } catch (error) {

@@ -93,6 +93,9 @@ export interface ShutdownOptions {
   cancelFutures?: boolean;
 }
 
+/** Internal: {@link Executor}'s submit without a call site, for the library's own callers. */
+export const kSubmitUnrecorded: unique symbol = Symbol('threadkit.Executor.submitUnrecorded') as never;
+
 /** What a subclass passes to the base constructor. */
 export interface ExecutorConfig {
   /** The user's `maxWorkers` option, unvalidated. */
@@ -162,6 +165,16 @@ export abstract class Executor {
     this.#checkOpen();
     const target = this.#targets.encode(fn);
     return this.#enqueue(target, encodeArgs(args, { crossProcess: this.#crossProcess }), false, captureCallSite('task submitted', Executor.prototype.submit, target));
+  }
+
+  /**
+   * {@link submit} for the library's own callers (the distributed worker), which record no call
+   * site: theirs is library code, which an error's stack would not show anyway, and the stack
+   * capture is the costliest step of a lone submit.
+   */
+  [kSubmitUnrecorded]<A extends unknown[], R>(fn: Target<A, R>, ...args: A): Future<Awaited<R>> {
+    this.#checkOpen();
+    return this.#enqueue(this.#targets.encode(fn), encodeArgs(args, { crossProcess: this.#crossProcess }), false, undefined);
   }
 
   /**
@@ -306,7 +319,7 @@ export abstract class Executor {
     if (this.#shutdown) throw new RuntimeError(`cannot schedule new futures after shutdown${hint}`);
   }
 
-  #enqueue(target: EncodedTarget, args: unknown[], chunk: boolean, site: CallSite): Future<any> {
+  #enqueue(target: EncodedTarget, args: unknown[], chunk: boolean, site: CallSite | undefined): Future<any> {
     const future = new Future<any>()[kNotifyOnCancel]();
     this._jobs.push({ future, target, args, chunk, site });
     return future;

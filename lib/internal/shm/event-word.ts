@@ -18,11 +18,15 @@
  * The wake-up itself is the semaphore's pattern: the waiter increments WAITERS before sleeping and
  * the wait re-reads WORD atomically; set() writes WORD before reading WAITERS. The generation
  * wraps after 2³⁰ sets, far beyond any single wait.
+ *
+ * A waiter spins first without being counted in WAITERS (as the queues' waits and the mutex do), so
+ * that a set() that comes during the spin wakes nobody: between processes a wake is a futex
+ * syscall, which two processes handing an event back and forth would otherwise pay on every set().
  */
 import { park, type Steps } from './steps';
 import type { Block } from './block';
 import { remaining } from './deadline';
-import { unpark } from './park';
+import { spinWhile, unpark } from './park';
 
 /** Slot: flag bit and generation. */
 export const WORD = 0;
@@ -62,10 +66,13 @@ export function eventClear(block: Block, at: number): void {
 export function* eventWait(block: Block, at: number, deadline: number): Steps<boolean> {
   const seen = Atomics.load(block.i32, at + WORD);
   if ((seen & SET_BIT) !== 0) return true;
+  if (remaining(deadline) > 0 && spinWhile(block.i32, at + WORD, seen)) return true;
   for (;;) {
     if (remaining(deadline) === 0) return false;
     Atomics.add(block.i32, at + WAITERS, 1);
     try {
+      // Counted now: a set() from here on wakes us; one during the spin changed WORD already.
+      if (Atomics.load(block.i32, at + WORD) !== seen) return true;
       yield park(block, at + WORD, seen, deadline);
     } finally {
       Atomics.sub(block.i32, at + WAITERS, 1);
