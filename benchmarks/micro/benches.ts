@@ -177,9 +177,9 @@ async function latencySession(bench: string, ctx: MicroContext, open: Array<() =
   for (const make of open) {
     try {
       const side = await make();
-      // Warm: every worker started, then enough round trips for the JIT.
+      // Warm: every worker started, then enough round trips for the JIT (see sizes.ts).
       await Promise.all(Array.from({ length: ctx.workers }, (_, i) => side.one(i)));
-      for (let i = 0; i < 200; i++) await side.one(i);
+      for (let i = 0; i < ctx.sizes.latencyWarm; i++) await side.one(i);
       sides.push(side);
     } catch (error) {
       opened.push({ impl: `side ${opened.length + sides.length + 1}`, threadkit: false, error: reason(error) });
