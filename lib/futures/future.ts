@@ -107,6 +107,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   #donePromise: Promise<void> | undefined;
   #resolveDone: (() => void) | undefined;
+  /**
+   * The promise of every untimed `result()` made while pending, settled with the value or the error
+   * itself: `await future.result()` then resumes in the microtask after the task is reported (a
+   * reaction to the done promise would be one more). Typed `any` for the variance reason above.
+   */
+  #resultPromise: Promise<any> | undefined;
+  #resolveResult: ((value: any) => void) | undefined;
+  #rejectResult: ((error: unknown) => void) | undefined;
 
   /** True if the future was cancelled. */
   cancelled(): boolean {
@@ -143,11 +151,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * Rejects with the task's error, CancelledError, or TimeoutError.
    */
   result(timeout?: number): Promise<T> {
-    return this.#whenDone(timeout).then(() => {
-      if (this.cancelled()) throw new CancelledError('the future was cancelled');
-      if (this.#hasException) throw this.#exception;
-      return this.#result as T;
-    });
+    if ((timeout === undefined || timeout === Infinity) && !this.done()) {
+      return (this.#resultPromise ??= new Promise<any>((resolve, reject) => {
+        this.#resolveResult = resolve;
+        this.#rejectResult = reject;
+      }));
+    }
+    return this.#whenDone(timeout).then(() => this.#outcome());
   }
 
   /**
@@ -304,12 +314,28 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.#runCallbacks();
   }
 
+  /** The value of a done future, or throws what `result()` rejects with. */
+  #outcome(): T {
+    if (this.cancelled()) throw new CancelledError('the future was cancelled');
+    if (this.#hasException) throw this.#exception;
+    return this.#result as T;
+  }
+
   /** Wakes `result()`/`exception()` (the future is done). */
   #wakeWaiters(): void {
     const resolveDone = this.#resolveDone;
     const waiters = this.#timedWaiters;
+    const [resolveResult, rejectResult] = [this.#resolveResult, this.#rejectResult];
     this.#resolveDone = undefined;
     this.#timedWaiters = undefined;
+    this.#resolveResult = this.#rejectResult = undefined;
+    if (resolveResult !== undefined) {
+      try {
+        resolveResult(this.#outcome());
+      } catch (error) {
+        rejectResult!(error);
+      }
+    }
     resolveDone?.();
     if (waiters !== undefined) for (const waiter of waiters) waiter();
   }

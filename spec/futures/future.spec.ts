@@ -257,6 +257,19 @@ describe('Future', () => {
       expect(await f.result(5000)).toBe(42);
     });
 
+    test('an untimed wait made while pending resumes in the first microtask after the future is settled', async () => {
+      const order: string[] = [];
+      const ok = createFuture<number>('PENDING');
+      const failed = createFuture<number>('PENDING');
+      void ok.result().then((value) => order.push(`value ${value}`));
+      void failed.result().catch((error: Error) => order.push(`error ${error.message}`));
+      ok.setResult(42);
+      failed.setException(new Error('no'));
+      queueMicrotask(() => order.push('next microtask'));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(order).toEqual(['value 42', 'error no', 'next microtask']);
+    });
+
     test('rejects with CancelledError when cancelled while waiting', async () => {
       const f = createFuture('PENDING');
       setTimeout(() => f.cancel(), 5);
