@@ -164,11 +164,7 @@ export abstract class Executor {
   submit<A extends unknown[], R>(fn: Target<A, R>, ...args: A): Future<Awaited<R>> {
     this.#checkOpen();
     const target = this.#targets.encode(fn);
-    const item = this.#enqueue(target, encodeArgs(args, { crossProcess: this.#crossProcess }), false, undefined);
-    // Recorded after the item was queued (and perhaps sent early): the capture is the costliest
-    // step of a lone submit, and it now overlaps the worker's wake-up.
-    item.site = captureCallSite('task submitted', Executor.prototype.submit, target);
-    return item.future;
+    return this.#enqueue(target, encodeArgs(args, { crossProcess: this.#crossProcess }), false, captureCallSite('task submitted', Executor.prototype.submit, target));
   }
 
   /**
@@ -178,7 +174,7 @@ export abstract class Executor {
    */
   [kSubmitUnrecorded]<A extends unknown[], R>(fn: Target<A, R>, ...args: A): Future<Awaited<R>> {
     this.#checkOpen();
-    return this.#enqueue(this.#targets.encode(fn), encodeArgs(args, { crossProcess: this.#crossProcess }), false, undefined).future;
+    return this.#enqueue(this.#targets.encode(fn), encodeArgs(args, { crossProcess: this.#crossProcess }), false, undefined);
   }
 
   /**
@@ -208,7 +204,7 @@ export abstract class Executor {
       // With chunksize 1 each task is a plain call (no result array to unpack).
       submitChunk: (values) => {
         this.#checkOpen(MAP_AFTER_SHUTDOWN_HINT);
-        return this.#enqueue(target, encodeArgs(values, { crossProcess }), chunksize > 1, site).future;
+        return this.#enqueue(target, encodeArgs(values, { crossProcess }), chunksize > 1, site);
       },
     });
   }
@@ -244,9 +240,7 @@ export abstract class Executor {
 
   [inspect.custom](): string {
     const state = this._jobs.brokenError() !== undefined ? ' broken' : this.#shutdown ? ' shutdown' : '';
-    // A job sent early but held is still pending (see `JobQueue`).
-    const { size, inFlight, held } = this._jobs;
-    return `<${this.constructor.name}${state} maxWorkers=${this._maxWorkers} pending=${size + held} running=${inFlight - held}${this._inspectWorkers()}>`;
+    return `<${this.constructor.name}${state} maxWorkers=${this._maxWorkers} pending=${this._jobs.size} running=${this._jobs.inFlight}${this._inspectWorkers()}>`;
   }
 
   // ───────────────────────────── extension interface ─────────────────────────────
@@ -262,13 +256,6 @@ export abstract class Executor {
    * worker and resolve when none is left.
    */
   protected abstract _stopWorkers(): Promise<void>;
-
-  /**
-   * Called synchronously when an item was queued on an idle executor (it is alone and nothing is
-   * out): a subclass may take it held and send it at once (`JobQueue.takeHeld`). By default it
-   * waits for {@link _onWork}.
-   */
-  protected _onIdleSubmit(): void {}
 
   /** What `inspect` adds about the workers, e.g. ` batching` while the work runs fast. */
   protected _inspectWorkers(): string {
@@ -332,10 +319,10 @@ export abstract class Executor {
     if (this.#shutdown) throw new RuntimeError(`cannot schedule new futures after shutdown${hint}`);
   }
 
-  #enqueue(target: EncodedTarget, args: unknown[], chunk: boolean, site: CallSite | undefined): WorkItem {
-    const item: WorkItem = { future: new Future<any>()[kNotifyOnCancel](), target, args, chunk, site };
-    if (this._jobs.push(item)) this._onIdleSubmit();
-    return item;
+  #enqueue(target: EncodedTarget, args: unknown[], chunk: boolean, site: CallSite | undefined): Future<any> {
+    const future = new Future<any>()[kNotifyOnCancel]();
+    this._jobs.push({ future, target, args, chunk, site });
+    return future;
   }
 }
 

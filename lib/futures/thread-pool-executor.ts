@@ -95,10 +95,6 @@ export class ThreadPoolExecutor extends Executor {
     this.#scheduler.dispatch();
   }
 
-  protected override _onIdleSubmit(): void {
-    this.#scheduler.sendHeld();
-  }
-
   protected override _inspectWorkers(): string {
     return this.#scheduler.batching ? ' batching' : '';
   }

@@ -100,29 +100,6 @@ describe('ThreadPoolExecutor', () => {
     expect(await Promise.all(others)).toEqual(Array(10).fill(true));
   });
 
-  test("a lone task of an idle pool goes to its thread at once, but stays pending and cancellable until the caller's synchronous stretch ends", async () => {
-    const ex = make({ maxWorkers: 1 });
-    await ex.submit((x: number) => x, 0); // the thread is up
-    const ran = new Int32Array(new SharedArrayBuffer(4));
-    const count = (r: Int32Array): number => Atomics.add(r, 0, 1) + 1;
-    const cancelled = ex.submit(count, ran);
-    // The stretch lasts: the thread, sent the task at once, is awake meanwhile, and must not start it.
-    Atomics.wait(ran, 0, 0, 200);
-    expect(Atomics.load(ran, 0)).toBe(0);
-    expect(cancelled.running()).toBe(false);
-    expect(inspect(ex)).toContain('pending=1 running=0');
-    expect(cancelled.cancel()).toBe(true);
-    expect(await ex.submit((x: number) => x, 1)).toBe(1); // the slot is free again
-    expect(Atomics.load(ran, 0)).toBe(0);
-    expect(cancelled._state).toBe('CANCELLED_AND_NOTIFIED');
-    // Not cancelled: it starts once the stretch ends, and runs once.
-    const kept = ex.submit(count, ran);
-    Atomics.wait(ran, 0, 0, 50);
-    expect(Atomics.load(ran, 0)).toBe(0);
-    expect(await kept).toBe(1);
-    expect(Atomics.load(ran, 0)).toBe(1);
-  });
-
   test('lone tasks one after another, values and errors: each settled once, and the pool ends with nothing out', async () => {
     const ex = make({ maxWorkers: 2 });
     const maybeFail = (x: number): number => {

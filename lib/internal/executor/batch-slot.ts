@@ -18,15 +18,6 @@
  * - READY word: 0 when the batch is sent; the worker stores 1 once its initializer has run, before
  *   it claims anything. A worker that dies with READY still 0 never became ready (it could not
  *   start, or its initializer killed it): the pool is broken rather than respawning it forever.
- * - HOLD word: 1 when the batch was sent held — the lone job of an idle pool goes out at once, in
- *   the caller's synchronous stretch, so that the thread wakes while the caller finishes, but its
- *   future stays pending (cancellable) until that stretch ends, as it would in the queue. A ready
- *   worker polls the word for a while, and if it is still held, CAS-stores 2 (it sleeps) and waits
- *   (`Atomics.wait`) until the main side stores 0, before it claims anything. By then the main side
- *   has either started the job, or found it cancelled and closed the claims (`closeClaims`:
- *   `end = next = 0`), so the worker claims nothing and the job never runs. The release exchanges
- *   the word for 0 and wakes the worker only if it found 2: the early send lost then (the worker's
- *   second wake-up cost more than the head start gained), which the pool counts.
  * - Results arena: after each item the worker appends `[u32 length][u8 flags][u8 kind][f32 ms]
  *   [payload]` — `ms` is how long the item ran (the scheduler's fast/slow measure); `kind` and the
  *   payload are the shared-memory serializer's (transport/serializer.ts, the one the queues use:
@@ -48,9 +39,7 @@ export const COUNT = 1;
 export const BYTES = 2;
 /** Header word: 1 once the worker's initializer has run (see above). */
 export const READY = 3;
-/** Header word: 1 (2 while its worker sleeps) as long as a held batch must not be claimed (see above). */
-export const HOLD = 4;
-const HEADER_WORDS = 5;
+const HEADER_WORDS = 4;
 const HEADER_BYTES = HEADER_WORDS * Int32Array.BYTES_PER_ELEMENT;
 /** Arena bytes per slot; a result that does not fit goes back in the reply message instead. */
 export const ARENA_BYTES = 64 * 1024;
@@ -89,70 +78,17 @@ export function slotViews(buffer: SharedArrayBuffer, index: number): SlotViews {
   };
 }
 
-/** Main side, before sending: a fresh batch of `length` items, `held` until {@link release} (see above). */
-export function resetSlot(views: SlotViews, length: number, held = false): void {
+/** Main side, before sending: a fresh batch of `length` items. */
+export function resetSlot(views: SlotViews, length: number): void {
   Atomics.store(views.header, CLAIM, length << 16);
   Atomics.store(views.header, COUNT, 0);
   Atomics.store(views.header, BYTES, 0);
   Atomics.store(views.header, READY, 0);
-  Atomics.store(views.header, HOLD, held ? 1 : 0);
 }
 
-/**
- * Main side: a held batch may be claimed now.
- * @returns false when its worker had gone to sleep waiting for it (it is woken: a syscall here).
- */
-export function release(header: Int32Array): boolean {
-  if (Atomics.exchange(header, HOLD, 0) !== SLEEPING) return true;
-  Atomics.notify(header, HOLD);
-  return false;
-}
-
-/**
- * How long a ready worker polls a held batch before it sleeps. The release comes at the end of the
- * caller's synchronous stretch; a sleep would make the release a wake-up syscall on the caller's
- * thread (≈ 13 µs here, measured) and add the worker's scheduling delay to the task's round trip.
- * The worker often wakes while the caller is still in the syscall that woke it (≈ 20 µs here), and
- * the caller then records the call site (≈ 3 µs): the poll must outlast both. (Not park.ts's
- * adaptive spin: after a few losses it sleeps at once, and here a loss costs the caller, not the
- * spinner; the pool stops sending early instead, see thread-lanes.ts.)
- */
-const HOLD_SPIN_MS = 0.05;
-/** HOLD while the worker sleeps on it (see above). */
-const SLEEPING = 2;
-/**
- * How long the main side polls for the result of a released lone job (see {@link awaitResult}):
- * its worker's wake-up, if it still sleeps (≈ 20 µs here), and a short task.
- */
-const RESULT_SPIN_MS = 0.05;
-
-/** Polls `header[index]` while it holds `value`, for up to `ms`; true when it changed. */
-function pollWhile(header: Int32Array, index: number, value: number, ms: number): boolean {
-  const until = performance.now() + ms;
-  do {
-    for (let i = 0; i < 64; i++) if (Atomics.load(header, index) !== value) return true;
-  } while (performance.now() < until);
-  return false;
-}
-
-/**
- * Worker side: its initializer has run. It may claim items once the batch is not held: polls, then
- * sleeps, until then.
- */
+/** Worker side: its initializer has run; it may claim items now. */
 export function markReady(header: Int32Array): void {
   Atomics.store(header, READY, 1);
-  if (Atomics.load(header, HOLD) === 0 || pollWhile(header, HOLD, 1, HOLD_SPIN_MS)) return;
-  if (Atomics.compareExchange(header, HOLD, 1, SLEEPING) !== 1) return; // released meanwhile
-  while (Atomics.load(header, HOLD) !== 0) Atomics.wait(header, HOLD, SLEEPING);
-}
-
-/**
- * Main side, just after releasing a lone job: waits a few tens of microseconds for its result.
- * Waiting on the spot costs a short task little, where letting the event loop sleep would make the
- * worker's reply a wake-up (tens of µs here). True when a result is in.
- */
-export function awaitResult(header: Int32Array): boolean {
-  return pollWhile(header, COUNT, 0, RESULT_SPIN_MS);
 }
 
 /** Main side: whether the worker of this batch became ready. */
@@ -171,10 +107,7 @@ export function claim(header: Int32Array): number {
   }
 }
 
-/**
- * Claims nothing more: the unstarted rest goes back to the main side's queue. Worker side, to end
- * a batch early; main side, to take a held batch back before releasing it.
- */
+/** Worker side: claims nothing more (the unstarted rest goes back to the main side's queue). */
 export function closeClaims(header: Int32Array): void {
   for (;;) {
     const word = Atomics.load(header, CLAIM);

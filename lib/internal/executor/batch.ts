@@ -24,8 +24,8 @@ export interface Job {
   readonly args: unknown[];
   readonly chunk: boolean;
   readonly star?: boolean;
-  /** Where it was submitted: shown under the stack of an error it throws (transport/call-site.ts); set once, right after the job is queued. */
-  site?: CallSite;
+  /** Where it was submitted: shown under the stack of an error it throws (transport/call-site.ts). */
+  readonly site?: CallSite;
 }
 
 /** Wire flags of an item. */

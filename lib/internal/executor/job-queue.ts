@@ -28,12 +28,6 @@
  * submits becomes one dispatch (and one batch), and a job submitted on its own is still cancellable
  * until the end of the caller's synchronous stretch (as in Python, where a worker thread has to wake
  * up before it can take it).
- *
- * Held jobs: `push` says when the job is the only one and nothing is out (the pool is idle). The
- * owner may then take it at once with `takeHeld()` and send it, held: its worker may not start it
- * yet, and it stays pending, cancellable, until the owner's `onWork()` in that microtask calls
- * `begin(job)` (started, or dropped when it was cancelled meanwhile). The worker wakes up while the
- * caller finishes its stretch, and the job is cancellable exactly as long as a queued one.
  */
 import { Deque } from '../deque';
 import { decodeOutcome } from './encoding';
@@ -48,7 +42,7 @@ export interface JobQueueOwner<J> {
   cancelled(job: J): boolean;
   /** A job's outcome: its value (`ok`), or the error it failed with. Called once per job. */
   settle(job: J, ok: boolean, value: unknown): void;
-  /** Work is waiting and the pool is not broken: hand it out (`take`); and jobs taken held wait to `begin`. */
+  /** Work is waiting and the pool is not broken: hand it out (`take`). */
   onWork(): void;
   /** Called once, after close or break, when nothing is out: end every worker. */
   stopWorkers(): Promise<void>;
@@ -61,8 +55,6 @@ export class JobQueue<J> {
   readonly #queued = new Deque<J>();
   /** Jobs taken and not yet reported. Invariant: ≥ 0. */
   #inFlight = 0;
-  /** Of those, the ones taken held and not begun yet (see the header). */
-  #held = 0;
   #scheduled = false;
   #closed = false;
   #broken: { readonly message: string; readonly cause: unknown } | undefined;
@@ -91,11 +83,6 @@ export class JobQueue<J> {
     return this.#inFlight;
   }
 
-  /** Of those, the jobs taken held and not begun yet: still pending (see the header). */
-  get held(): number {
-    return this.#held;
-  }
-
   get closed(): boolean {
     return this.#closed;
   }
@@ -115,14 +102,10 @@ export class JobQueue<J> {
     return this.#stopped;
   }
 
-  /**
-   * Queues a job (the caller checked the pool is open).
-   * @returns true when it is alone and nothing is out: the owner may take it held (see the header).
-   */
-  push(job: J): boolean {
+  /** Queues a job (the caller checked the pool is open). */
+  push(job: J): void {
     this.#queued.push(job);
     this.#schedule();
-    return this.#queued.length === 1 && this.#inFlight === 0 && this.#broken === undefined;
   }
 
   /** Queues jobs that go out together (one dispatch). */
@@ -131,9 +114,9 @@ export class JobQueue<J> {
     if (jobs.length > 0) this.#schedule();
   }
 
-  /** Runs a dispatch now if work is waiting or held (e.g. before cancelling what is still queued). */
+  /** Runs a dispatch now if work is waiting (e.g. before cancelling what is still queued). */
   flush(): void {
-    if (this.#held > 0 || (this.#broken === undefined && this.#queued.length > 0)) this.#owner.onWork();
+    if (this.#broken === undefined && this.#queued.length > 0) this.#owner.onWork();
   }
 
   /** Removes up to `max` jobs from the front for a worker; cancelled jobs met on the way are dropped and do not count. */
@@ -147,32 +130,6 @@ export class JobQueue<J> {
     this.#inFlight += out.length;
     if (out.length === 0) this.#maybeStop();
     return out;
-  }
-
-  /**
-   * Takes the front job for a worker without starting it: it counts as out, and stays pending until
-   * {@link begin} (see the header). Undefined when nothing runnable is queued.
-   */
-  takeHeld(): J | undefined {
-    if (this.#broken !== undefined) return undefined;
-    const job = this.#queued.peek();
-    if (job === undefined || this.#owner.cancelled(job)) return undefined;
-    this.#queued.shift();
-    this.#inFlight++;
-    this.#held++;
-    return job;
-  }
-
-  /**
-   * Starts a job taken held: true to run it; false when it was cancelled meanwhile — it is dropped
-   * then (its cancellation notified, no longer out), and its worker must not run it.
-   */
-  begin(job: J): boolean {
-    this.#held--;
-    if (this.#owner.start(job)) return true;
-    this.#inFlight--;
-    this.#maybeStop();
-    return false;
   }
 
   /** A taken job's outcome as the worker encoded it (decoded here; one that cannot be decoded is a failure). */
@@ -236,8 +193,7 @@ export class JobQueue<J> {
     this.#scheduled = true;
     queueMicrotask(() => {
       this.#scheduled = false;
-      // Held jobs begin now, broken or not: their workers wait for it.
-      if (this.#held > 0 || (this.#broken === undefined && this.#queued.length > 0)) this.#owner.onWork();
+      if (this.#broken === undefined && this.#queued.length > 0) this.#owner.onWork();
     });
   }
 

@@ -27,15 +27,6 @@
  * - When the queue is empty and a lane is idle, the kind may hand it jobs another lane holds but has
  *   not started (the thread pool's steal), so no job waits behind a blocked one while a worker is free.
  *
- * Early send: the lone job of an idle pool (pushed alone, nothing out) is sent at once, in the
- * caller's synchronous stretch, on a kind whose lanes can hold a batch (the thread pool's slots):
- * waking a worker takes tens of microseconds, which then overlap the rest of the caller's stretch
- * instead of following it. The job stays pending (cancellable) and its worker waits until the next
- * dispatch — in that stretch's microtask — begins it, or takes it back when it was cancelled
- * meanwhile (`JobQueue.takeHeld`/`begin`). The kind decides when its lanes hold (the thread pool
- * stops for a while when its threads keep waking before the release); other kinds, and the
- * thread pool meanwhile, dispatch the job in the microtask.
- *
  * Deaths: one accounting rule. When a lane's worker dies, the kind says, by its own evidence (the
  * batch slot's claim word, or the child's progress reports), which of the lane's jobs may have been
  * running and which never started. Those that may have run fail with the Broken error naming the
@@ -73,13 +64,8 @@ export interface Lane<J extends Job> {
   readonly assigned: number;
   /** The worker as messages name it: `worker thread`, `child process (pid 123)`. */
   readonly label: string;
-  /** Sends jobs as one message; `fast[i]` marks job i fast; `held`: one job, not to be started before {@link release}. */
-  send(jobs: J[], fast: readonly boolean[], held?: boolean): void;
-  /**
-   * A held job may start: `begin(job)` says whether it runs (false: it was cancelled, and the lane
-   * must take it back before its worker can claim it). Only on kinds that hold.
-   */
-  release?(begin: (job: J) => boolean): void;
+  /** Sends jobs as one message; `fast[i]` marks job i fast. */
+  send(jobs: J[], fast: readonly boolean[]): void;
   /** Ends the worker once it has finished what it was sent. */
   retire(): void;
   /** Takes back every job sent and not reported (none of them will be reported) and ends the worker if it may still run them. */
@@ -139,8 +125,6 @@ export interface WorkerKind<J extends Job> {
   readonly depth: number;
   /** Whether a lane may take another message before the last one is done (fast jobs only). */
   readonly pipelined: boolean;
-  /** Whether a lane may hold a job sent early now (see the header's "Early send"); absent: never. */
-  holds?(): boolean;
   /** Opens a lane (starts a worker, or readies a slot for one). */
   open(events: LaneEvents<J>): Lane<J>;
   /** The queue is empty and a lane idle: jobs another lane holds but has not started, taken from it; or []. */
@@ -200,8 +184,6 @@ export class Scheduler<J extends Job> {
   readonly #lanes = new Set<Lane<J>>();
   readonly #events: LaneEvents<J>;
   readonly #fast = new FastTracker();
-  /** Lanes holding a job sent early, until the next dispatch releases them. */
-  #held: Lane<J>[] = [];
   #broken = false;
   #closing = false;
   #terminated = false;
@@ -237,38 +219,8 @@ export class Scheduler<J extends Job> {
     return this.#fast.recent;
   }
 
-  /**
-   * The lone job of an idle pool was just pushed: sends it now, held, if a lane has room (see the
-   * header's "Early send"). The next dispatch releases it.
-   */
-  sendHeld(): void {
-    if (this.#broken || this.#closing || this.#kind.holds?.() !== true) return;
-    let lane: Lane<J> | undefined;
-    for (const candidate of this.#lanes) {
-      if (candidate.state === 'ready' && candidate.inFlight === 0 && candidate.assigned < this.#maxTasks) {
-        lane = candidate;
-        break;
-      }
-    }
-    if (lane === undefined) {
-      if (this.#live() >= this.#maxWorkers) return;
-      lane = this.#kind.open(this.#events);
-      this.#lanes.add(lane);
-      if (lane.state !== 'ready') return; // the microtask's dispatch sends it its first job
-    }
-    const job = this.#jobs.takeHeld();
-    if (job === undefined) return;
-    lane.send([job], [this.#fast.isFast(job.target)], true);
-    this.#held.push(lane);
-  }
-
   /** Hands queued jobs to lanes with room, opens lanes for the rest, retires the ones done with (see the header). */
   dispatch(): void {
-    if (this.#held.length > 0) {
-      const held = this.#held;
-      this.#held = [];
-      for (const lane of held) lane.release!((job) => this.#jobs.begin(job));
-    }
     if (this.#broken || this.#terminated) return;
     // A worker that ran its quota is replaced: retire it first, so that it does not count as live.
     for (const lane of this.#lanes) if (lane.inFlight === 0 && lane.assigned >= this.#maxTasks) lane.retire();

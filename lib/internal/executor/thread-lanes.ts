@@ -27,8 +27,8 @@ import { decodeError, workerEntry, type EncodedTarget } from '../transport';
 import { track } from '../tracking';
 import { packBatch, type Job, type WireBatch } from './batch';
 import {
-  allocateSlots, awaitResult, claimRange, closeClaims, COUNT, isReady, MAX_SLOT_ITEMS, readResults, release, resetSlot, slotViews,
-  stealable, stealTail, type SlotViews,
+  allocateSlots, claimRange, COUNT, isReady, MAX_SLOT_ITEMS, readResults, resetSlot, slotViews, stealable, stealTail,
+  type SlotViews,
 } from './batch-slot';
 import type { WireInitializer } from './run-item';
 import type { Lane, LaneEvents, LaneState, WorkerKind } from './scheduler';
@@ -36,36 +36,6 @@ import type { PoolThreadData, PoolThreadReply, PoolThreadTask } from '../worker/
 
 /** Items per batch, at most: enough that the per-message cost is almost negligible, few enough to balance. */
 const MAX_BATCH = Math.min(1024, MAX_SLOT_ITEMS);
-/** Losses in a row after which a {@link Shortcut} is not taken for a while. */
-const MAX_LOSSES = 4;
-/** Chances a {@link Shortcut} skips after MAX_LOSSES losses, before it is tried again. */
-const SKIPS = 64;
-
-/**
- * A shortcut that pays only when the timing is on its side — sending a lone job early, waiting for
- * its result on the spot: taken while it pays; after MAX_LOSSES losses in a row, not taken for the
- * next SKIPS chances, then tried once more (as park.ts bounds its spin).
- */
-class Shortcut {
-  #losses = 0;
-  #skips = 0;
-
-  /** Whether to take it this time. */
-  take(): boolean {
-    if (this.#skips === 0) return true;
-    this.#skips--;
-    return false;
-  }
-
-  /** How it went when taken. */
-  record(paid: boolean): void {
-    if (paid) this.#losses = 0;
-    else if (++this.#losses >= MAX_LOSSES) {
-      this.#losses = 0;
-      this.#skips = SKIPS;
-    }
-  }
-}
 
 export interface ThreadLanesOptions {
   readonly maxWorkers: number;
@@ -91,10 +61,6 @@ export class ThreadLanes<J extends Job> implements WorkerKind<J> {
   #untrack: (() => void) | undefined;
   /** Set when the pool was destroyed from outside (the leak check's kill). */
   #killed = false;
-  /** Sending a lone job early, held (see `holds`). */
-  readonly #earlySend = new Shortcut();
-  /** Waiting on the spot for the result of a job released to an awake thread (see `pollsResult`). */
-  readonly #resultPoll = new Shortcut();
   /** Each distinct target's number on the wire, and how many times it was sent whole (see the protocol). */
   readonly #numbers = new WeakMap<EncodedTarget, { readonly number: number; whole: number }>();
   #nextNumber = 0;
@@ -106,36 +72,6 @@ export class ThreadLanes<J extends Job> implements WorkerKind<J> {
   open(events: LaneEvents<J>): Lane<J> {
     const slots = (this.#slots ??= allocateSlots(this.#options.maxWorkers));
     return new SlotLane<J>(this, slotViews(slots, this.#opened), this.#opened++, events);
-  }
-
-  /**
-   * Whether to send a lone job early, held (see the scheduling core). It pays when the thread,
-   * woken at once, is still polling when the caller's stretch ends; when the thread went to sleep
-   * first — a busy machine that delays the caller, or a long stretch — the release must wake it
-   * again, which costs more than the head start gained: a loss (see {@link Shortcut}).
-   */
-  holds(): boolean {
-    return this.#earlySend.take();
-  }
-
-  /** A held batch was released: `won` unless its thread had gone to sleep waiting. */
-  heldReleased(won: boolean): void {
-    this.#earlySend.record(won);
-  }
-
-  /**
-   * Whether to wait on the spot for the result of a lone job just released (`awaitResult` in
-   * batch-slot.ts): when the event loop goes to sleep instead, the thread's reply must wake it,
-   * which costs more here than the whole task; so for short tasks the poll pays, and a task that
-   * is not done within it is a loss (see {@link Shortcut}): long tasks soon stop being waited for.
-   */
-  pollsResult(): boolean {
-    return this.#resultPoll.take();
-  }
-
-  /** A result poll ended: `won` when the result came. */
-  resultPolled(won: boolean): void {
-    this.#resultPoll.record(won);
   }
 
   steal(lanes: ReadonlySet<Lane<J>>): J[] {
@@ -236,10 +172,6 @@ class SlotLane<J extends Job> implements Lane<J> {
   #wire: WireBatch | undefined;
   /** Items `[0, end)` belong to this batch as far as this side knows (lowered by steals). */
   #end = 0;
-  /** True from sending a batch until its thread's reply (or death) is in. */
-  #outstanding = false;
-  /** Results of the batch reported before its reply came (see `release`). */
-  #reported = 0;
   #assigned = 0;
 
   constructor(kind: ThreadLanes<J>, views: SlotViews, index: number, events: LaneEvents<J>) {
@@ -254,51 +186,26 @@ class SlotLane<J extends Job> implements Lane<J> {
   }
 
   get inFlight(): number {
-    // A held batch taken back (cancelled) counts as one until its thread replies: the slot is not free before.
-    return this.#outstanding ? Math.max(this.#end, 1) : 0;
+    return this.#end;
   }
 
   get assigned(): number {
     return this.#assigned;
   }
 
-  send(jobs: J[], _fast: readonly boolean[], held = false): void {
+  send(jobs: J[]): void {
     this.#jobs = jobs;
     this.#end = jobs.length;
     this.#assigned += jobs.length;
     this.#wire = packBatch(jobs);
-    this.#run(false, held);
-  }
-
-  release(begin: (job: J) => boolean): void {
-    const { header } = this.#views;
-    if (!begin(this.#jobs[0])) {
-      // Cancelled: take it back before the thread may claim it; the thread then replies at once.
-      closeClaims(header);
-      this.#jobs = [];
-      this.#end = 0;
-      this.#kind.heldReleased(release(header));
-      return;
-    }
-    this.#kind.heldReleased(release(header));
-    // A short task's result is moments away: reported as soon as it is in the slot, it spares the
-    // event loop a sleep and the reply's wake-up (see `ThreadLanes.pollsResult`).
-    if (this.#kind.pollsResult()) {
-      const came = awaitResult(header);
-      this.#kind.resultPolled(came);
-      if (came) {
-        const jobs = this.#jobs;
-        this.#reported = readResults(this.#views, (outcome, ms, i) => this.#events.finished(this, jobs[i], outcome, ms));
-      }
-    }
+    this.#run(false);
   }
 
   /** Sends the batch in flight (again, with every target whole, after a `missing` reply). */
-  #run(whole: boolean, held = false): void {
+  #run(whole: boolean): void {
     const [targets, items] = this.#wire!;
-    this.#outstanding = true;
     // Items stolen meanwhile (beyond #end) stay with the lane that took them.
-    resetSlot(this.#views, this.#end, held);
+    resetSlot(this.#views, this.#end);
     let reply: Promise<PoolThreadReply>;
     try {
       reply = this.#kind.run([this.#index, this.#kind.wireTargets(targets, whole), items]);
@@ -343,14 +250,7 @@ class SlotLane<J extends Job> implements Lane<J> {
 
   /** Reports every item of a finished (or dead) batch, then frees the slot. */
   #finish(reply: PoolThreadReply, death: unknown): void {
-    this.#outstanding = false;
-    if (this.#jobs.length === 0) {
-      // A held batch taken back: nothing ran, nothing to report (a failed initializer or a thread
-      // that cannot start is reported with the next batch, which meets it again).
-      this.#free();
-      queueMicrotask(this.#reportIdle);
-      return;
-    }
+    if (this.#end === 0 && this.#jobs.length === 0) return; // abandoned meanwhile
     const jobs = this.#jobs;
     const end = this.#end;
     if (reply !== undefined && 'missing' in reply) {
@@ -368,10 +268,7 @@ class SlotLane<J extends Job> implements Lane<J> {
       return;
     }
     // Arena results first (they survive a death), then the reply's tail, both in item order.
-    const reported = this.#reported;
-    let settled = readResults(this.#views, (outcome, ms, i) => {
-      if (i >= reported) this.#events.finished(this, jobs[i], outcome, ms);
-    });
+    let settled = readResults(this.#views, (outcome, ms, i) => this.#events.finished(this, jobs[i], outcome, ms));
     if (reply !== undefined) this.#events.finished(this, jobs[settled++], reply.tail, reply.ms);
     const { next } = claimRange(this.#views.header);
     const ready = isReady(this.#views.header);
@@ -384,22 +281,13 @@ class SlotLane<J extends Job> implements Lane<J> {
     } else {
       this.#events.returned(this, unstarted);
     }
-    queueMicrotask(this.#reportIdle);
+    this.#events.idle(this);
   }
-
-  /**
-   * Tells the scheduler the slot is free, in a microtask: after the awaiters of the results just
-   * settled, whose next lone task then goes to this slot at once (early send), and the dispatch,
-   * which rarely finds anything to do then, runs while that task's thread wakes up instead of
-   * before the awaiter resumes.
-   */
-  readonly #reportIdle = (): void => this.#events.idle(this);
 
   #free(): void {
     this.#wire = undefined;
     this.#jobs = [];
     this.#end = 0;
-    this.#reported = 0;
     Atomics.store(this.#views.header, COUNT, 0);
   }
 }

@@ -4,8 +4,8 @@
  */
 import { afterAll, describe, expect, test } from '@jest/globals';
 import {
-  allocateSlots, claim, claimRange, closeClaims, isReady, markReady, readResults, release, resetSlot, slotViews, stealable, stealTail,
-  writeResult, ARENA_BYTES, type SlotViews,
+  allocateSlots, claim, claimRange, closeClaims, isReady, markReady, readResults, resetSlot, slotViews, stealable, stealTail, writeResult,
+  ARENA_BYTES, type SlotViews,
 } from '../../../lib/internal/executor/batch-slot';
 import { encodeError, type EncodedOutcome } from '../../../lib/internal/transport';
 import { HANDLE_TAG } from '../../../lib/internal/transport/shareable';
@@ -68,49 +68,6 @@ describe('claim word', () => {
     expect(isReady(views.header)).toBe(true);
     resetSlot(views, 1);
     expect(isReady(views.header)).toBe(false);
-  });
-
-  test('a held batch: a ready worker claims nothing before the release (sleeping, after a while); a batch taken back before it claims nothing at all', async () => {
-    const buffer = allocateSlots(1);
-    const views = slotViews(buffer, 0);
-    // control[0]: 1 once round 2's batch is prepared; control[1]: what the worker claimed, +2 (0: nothing yet).
-    const control = new Int32Array(new SharedArrayBuffer(8));
-    const worker = startTargetThread((slots: SharedArrayBuffer, ctl: Int32Array) => {
-      const slot = require('threadkit/internal/executor/batch-slot');
-      const h: Int32Array = slot.slotViews(slots, 0).header;
-      const deadline = Date.now() + 10_000;
-      const claimOnce = () => {
-        slot.markReady(h); // waits while the batch is held
-        Atomics.store(ctl, 1, slot.claim(h) + 2);
-        Atomics.notify(ctl, 1);
-      };
-      while (Atomics.load(h, slot.HOLD) !== 1) if (Date.now() > deadline) throw new Error('round 1 never came');
-      claimOnce();
-      while (Atomics.load(ctl, 0) !== 1) if (Atomics.wait(ctl, 0, 0, 10_000) === 'timed-out') throw new Error('round 2 never came');
-      claimOnce();
-    }, [buffer, control]);
-    const claimed = async (): Promise<number> => {
-      for (let at = Date.now(); Atomics.load(control, 1) === 0; ) {
-        if (Date.now() - at > 10_000) throw new Error('the worker never claimed');
-        await Atomics.waitAsync(control, 1, 0, 100).value;
-      }
-      return Atomics.exchange(control, 1, 0) - 2;
-    };
-    // Round 1: held, then released: the worker, ready meanwhile, claims item 0 only after the release.
-    resetSlot(views, 1, true);
-    while (!isReady(views.header)) await new Promise((resolve) => setTimeout(resolve, 1));
-    Atomics.wait(control, 1, 0, 100); // the worker had time to claim, had it not been held
-    expect(Atomics.load(control, 1)).toBe(0);
-    expect(release(views.header)).toBe(false); // it had gone to sleep: the release woke it
-    expect(await claimed()).toBe(0);
-    // Round 2: held, taken back (as a cancelled job is), then released: nothing to claim.
-    resetSlot(views, 1, true);
-    closeClaims(views.header);
-    expect(release(views.header)).toBe(true); // released before the worker came: nobody to wake
-    Atomics.store(control, 0, 1);
-    Atomics.notify(control, 0);
-    expect(await claimed()).toBe(-1);
-    expect(await worker.join()).toEqual({ ok: true, value: undefined });
   });
 
   test('a worker claiming while the main thread steals: every item goes to exactly one of them', async () => {

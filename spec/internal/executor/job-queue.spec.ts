@@ -135,51 +135,6 @@ describe('JobQueue', () => {
     expect(log.stopped).toBe(1);
   });
 
-  test('push says when the job is alone and nothing is out: only then may the owner take it held', () => {
-    const { queue } = makeQueue();
-    const [a, b, c] = jobs('a', 'b', 'c');
-    expect(queue.push(a)).toBe(true);
-    expect(queue.push(b)).toBe(false); // a is queued
-    expect(names(queue.take(1))).toEqual(['a']);
-    queue.take(1);
-    expect(queue.push(c)).toBe(false); // a and b are out
-  });
-
-  test('takeHeld counts the job out without starting it; begin starts it, or drops it when it was cancelled meanwhile', () => {
-    const { queue } = makeQueue();
-    const [a, b] = jobs('a', 'b');
-    queue.push(a);
-    expect(queue.takeHeld()).toBe(a);
-    expect(a.started).toBeUndefined();
-    expect([queue.size, queue.inFlight]).toEqual([0, 1]);
-    expect(queue.begin(a)).toBe(true);
-    expect(a.started).toBe(1);
-    queue.complete(a, { ok: true, value: 1 });
-    queue.push(b);
-    expect(queue.takeHeld()).toBe(b);
-    b.cancelled = true;
-    expect(queue.begin(b)).toBe(false);
-    expect(b.started).toBeUndefined();
-    expect(queue.inFlight).toBe(0);
-    expect(b.outcome).toBeUndefined(); // dropped, never settled
-    expect(queue.takeHeld()).toBeUndefined(); // nothing queued
-  });
-
-  test('a held job is a reason for the next dispatch even when nothing is queued; a cancelled one dropped at begin lets a closed queue stop its workers', async () => {
-    const { queue, log } = makeQueue();
-    const [a] = jobs('a');
-    queue.push(a);
-    queue.takeHeld();
-    queue.close();
-    await microtask();
-    expect(log.onWork).toBe(1); // the dispatch that begins it
-    expect(log.stopped).toBe(0); // a is out
-    a.cancelled = true;
-    queue.begin(a);
-    await microtask();
-    expect(log.stopped).toBe(1);
-  });
-
   test('cancelQueued removes what the owner cancels and keeps the rest in order', () => {
     const { queue } = makeQueue();
     const all = jobs('a', 'b', 'c', 'd');

@@ -15,7 +15,6 @@ interface TestJob {
   readonly target: EncodedTarget;
   readonly args: unknown[];
   readonly chunk: false;
-  cancelled?: boolean;
   outcome?: { ok: boolean; value: unknown };
 }
 
@@ -27,9 +26,7 @@ const SLOW_TARGET: EncodedTarget = Object.freeze({ kind: 'source', source: '(x) 
 class FakeLane implements Lane<TestJob> {
   state: LaneState;
   readonly jobs: TestJob[] = [];
-  readonly batches: Array<{ names: string[]; fast: boolean[]; held?: true }> = [];
-  /** What each release's `begin` said. */
-  readonly released: boolean[] = [];
+  readonly batches: Array<{ names: string[]; fast: boolean[] }> = [];
   assigned = 0;
   busy: boolean | undefined;
   readonly label: string;
@@ -49,16 +46,10 @@ class FakeLane implements Lane<TestJob> {
     return 0;
   }
 
-  send(jobs: TestJob[], fast: readonly boolean[], held?: boolean): void {
+  send(jobs: TestJob[], fast: readonly boolean[]): void {
     this.jobs.push(...jobs);
     this.assigned += jobs.length;
-    this.batches.push({ names: jobs.map((job) => job.name), fast: [...fast], ...(held === true ? { held } : {}) });
-  }
-
-  release(begin: (job: TestJob) => boolean): void {
-    const started = begin(this.jobs[0]);
-    this.released.push(started);
-    if (!started) this.jobs.splice(0, 1);
+    this.batches.push({ names: jobs.map((job) => job.name), fast: [...fast] });
   }
 
   retire(): void {
@@ -116,12 +107,7 @@ class FakeKind implements WorkerKind<TestJob> {
     readonly depth: number,
     readonly pipelined: boolean,
     readonly startAs: LaneState,
-    readonly canHold: boolean,
   ) {}
-
-  holds(): boolean {
-    return this.canHold;
-  }
 
   open(events: LaneEvents<TestJob>): Lane<TestJob> {
     const lane = new FakeLane(this.lanes.length + 1, this.startAs, events);
@@ -148,16 +134,15 @@ interface Setup {
   depth?: number;
   pipelined?: boolean;
   startAs?: LaneState;
-  holds?: boolean;
 }
 
 function setup(options: Setup = {}) {
-  const kind = new FakeKind(options.maxBatch ?? 8, options.depth ?? 8, options.pipelined ?? false, options.startAs ?? 'ready', options.holds ?? false);
+  const kind = new FakeKind(options.maxBatch ?? 8, options.depth ?? 8, options.pipelined ?? false, options.startAs ?? 'ready');
   let scheduler!: Scheduler<TestJob>;
   let stops = 0;
   const queue = new JobQueue<TestJob>({
-    start: (job) => job.cancelled !== true,
-    cancelled: (job) => job.cancelled === true,
+    start: () => true,
+    cancelled: () => false,
     settle: (job, ok, value) => {
       if (job.outcome !== undefined) throw new Error(`${job.name} settled twice`);
       job.outcome = { ok, value };
@@ -369,45 +354,6 @@ describe('scheduling core: lanes over their lifetime', () => {
     expect(s.stops()).toBe(1);
     expect(s.kind.lanes.map((lane) => lane.state)).toEqual(['retiring', 'retiring']);
     expect(s.kind.closed).toBe(1);
-  });
-
-  test('early send: the lone job of an idle pool goes out at once, held, and the next dispatch begins it; one cancelled meanwhile is taken back', () => {
-    const s = setup({ maxWorkers: 2, holds: true });
-    const job = (name: string): TestJob => ({ name, target: SLOW_TARGET, args: [], chunk: false });
-    const [a, b] = [job('a'), job('b')];
-    expect(s.queue.push(a)).toBe(true);
-    s.scheduler.sendHeld();
-    const [lane] = s.kind.lanes;
-    expect(lane.batches).toEqual([{ names: ['a'], fast: [false], held: true }]);
-    expect(lane.released).toEqual([]);
-    expect([s.queue.size, s.queue.inFlight]).toEqual([0, 1]);
-    s.scheduler.dispatch();
-    expect(lane.released).toEqual([true]);
-    lane.finish(1, 5);
-    expect(a.outcome).toEqual({ ok: true, value: 'a' });
-    // The same lane, free again, takes the next lone job; this one is cancelled before the dispatch.
-    expect(s.queue.push(b)).toBe(true);
-    s.scheduler.sendHeld();
-    b.cancelled = true;
-    s.scheduler.dispatch();
-    expect(s.kind.lanes).toHaveLength(1);
-    expect(lane.released).toEqual([true, false]);
-    expect([lane.inFlight, s.queue.inFlight]).toEqual([0, 0]);
-    expect(b.outcome).toBeUndefined();
-  });
-
-  test('no early send on a kind whose lanes cannot hold, nor when no lane is free and none may open', () => {
-    const cannot = setup({ maxWorkers: 2 });
-    cannot.queue.push({ name: 'a', target: FAST_TARGET, args: [], chunk: false });
-    cannot.scheduler.sendHeld();
-    expect(cannot.kind.lanes).toHaveLength(0);
-    expect(cannot.queue.size).toBe(1);
-    const full = setup({ maxWorkers: 1, holds: true });
-    full.submit(1);
-    full.queue.push({ name: 'b', target: FAST_TARGET, args: [], chunk: false });
-    full.scheduler.sendHeld();
-    expect(full.kind.lanes.map(sizes)).toEqual([[1]]);
-    expect(full.queue.size).toBe(1);
   });
 
   test('terminate takes every job back from the lanes and fails it with the reason', () => {
