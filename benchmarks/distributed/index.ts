@@ -7,7 +7,8 @@
  * and the one-task round trip (submit, wait for the result, one at a time; the median), and the
  * CPU time per task of the whole process tree (steadier than wall time on a busy machine). Each
  * side has its own queue and its own two workers of `concurrency` slots each, all started before
- * timing and warmed; the sides are measured in turn, `reps` times, and the best run counts.
+ * timing and warmed with as many tasks as a run; the sides are measured in turn, `reps` times,
+ * and the best run counts.
  *
  * Raw BullMQ runs the work three ways: inline in the worker's main thread, and in BullMQ's own
  * sandbox of child processes or worker threads — the way threadkit's workers run every task (in
@@ -182,8 +183,11 @@ export async function runDistributedBench(options: { readonly quick: boolean }, 
     const errors = new Map<Side, string>();
     for (const side of sides) {
       try {
-        // Warm: every worker slot and every local pool process started.
-        await within(side.burst(200), RUN_LIMIT_MS, `${side.impl} warm-up`);
+        // Warm: every worker slot and every local pool process started, and as many tasks as a
+        // measured run, so that V8 has optimized each side's code before it is timed (its first
+        // few thousand calls of a function run unoptimized; the side with more code per task would
+        // otherwise be measured mostly in that state).
+        await within(side.burst(n), RUN_LIMIT_MS, `${side.impl} warm-up`);
       } catch (error) {
         errors.set(side, (error as Error).message);
       }

@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { Queue, QueueEvents } from 'bullmq';
 import IORedis from 'ioredis';
 import { DistributedExecutor } from '../../lib/distributed';
@@ -34,6 +34,23 @@ function cpuMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** CPU ms of this process's threads, by thread name (the main thread, V8's workers, libuv's pool). */
+function threadCpu(): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      const text = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+      const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      const key = Number(tid) === process.pid ? 'main' : `other ${name}`;
+      byName.set(key, (byName.get(key) ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / 100);
+    } catch {
+      /* gone */
+    }
+  }
+  return byName;
 }
 
 function descendants(pid: number): number[] {
@@ -95,6 +112,10 @@ async function main(): Promise<void> {
   const n = Number(process.argv[3] ?? 2000);
   const reps = Number(process.argv[4] ?? 2);
   const only = process.argv[5];
+  let gcMs = 0;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  }).observe({ entryTypes: ['gc'] });
   const redis = await RedisServer.start();
   const client = new IORedis({ host: '127.0.0.1', port: redis.port });
   const redisPid = Number(/process_id:(\d+)/.exec(await client.info('server'))![1]);
@@ -159,6 +180,8 @@ async function main(): Promise<void> {
           redis: cpuMs(redisPid),
           stats: await commandstats(client),
         };
+        const gcBefore = gcMs;
+        const threadsBefore = threadCpu();
         const t0 = performance.now();
         await side.burst(n);
         const wall = performance.now() - t0;
@@ -171,6 +194,8 @@ async function main(): Promise<void> {
         add(side.name, 'wall µs', wall * 1000);
         add(side.name, 'cpu submitter µs', (selfUsage.user + selfUsage.system));
         add(side.name, 'cpu submitter system µs', selfUsage.system);
+        add(side.name, 'cpu submitter GC µs', (gcMs - gcBefore) * 1000);
+        for (const [name, ms] of threadCpu()) add(side.name, `cpu submitter thread ${name} µs`, (ms - (threadsBefore.get(name) ?? 0)) * 1000);
         add(side.name, 'cpu workers µs', (workersNow - before.workers) * 1000);
         add(side.name, 'cpu tasks µs', (tasksNow - before.tasks) * 1000);
         add(side.name, 'cpu redis µs', (cpuMs(redisPid) - before.redis) * 1000);

@@ -30,7 +30,7 @@
  * worker runs it, at most `retries` more times (the worker counts them); the future settles once,
  * from the one run that completed.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { Queue, QueueEvents } from 'bullmq';
@@ -160,8 +160,11 @@ export class DistributedExecutor extends Executor {
   readonly #secret: string;
   readonly #timeout: number | undefined;
   readonly #retries: number;
-  /** Prefix of this executor's job ids: unique, so its jobs never collide with another's. */
-  readonly #id = randomUUID();
+  /**
+   * Prefix of this executor's job ids: 96 random bits, so its jobs never collide with another's
+   * (short: a job id travels in every command and event of its job).
+   */
+  readonly #id = randomBytes(12).toString('base64url');
   #seq = 0;
   readonly #queue: Queue;
   readonly #connection: RedisConnection;
