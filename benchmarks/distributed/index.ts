@@ -4,15 +4,15 @@
  * on a private redis-server (skipped, with a note, when redis-server is not installed).
  *
  * Measured: trivial-task throughput (N tasks submitted at once, until the last result is back)
- * and the one-task round trip (submit, wait for the result, one at a time; the median), and the
- * CPU time per task of the whole process tree (steadier than wall time on a busy machine). Each
- * side has its own queue and its own two workers of `concurrency` slots each, all started before
- * timing and warmed with as many tasks as a run; the sides are measured in turn, `reps` times,
- * and the best run counts.
+ * and the one-task round trip (submit, wait for the result, one at a time, the sides in turn;
+ * the median), and the CPU time per task of the whole process tree (steadier than wall time on
+ * a busy machine). Each side has its own queue and its own two workers of `concurrency` slots
+ * each, all started before timing and warmed with as many tasks as a run; the sides are measured
+ * in turn, `reps` times, and the best run counts.
  *
  * Raw BullMQ runs the work three ways: inline in the worker's main thread, and in BullMQ's own
- * sandbox of child processes or worker threads — the way threadkit's workers run every task (in
- * a local process or thread, never on the main thread). The goal, the executor's overhead over
+ * sandbox of child processes or worker threads — where threadkit's workers run every task too
+ * (never on the main thread). The goal, the executor's overhead over
  * raw BullMQ ≤ 20 %, compares like with like: worker processes with BullMQ's sandboxed
  * processes, worker threads with its sandboxed threads; the inline row shows what running tasks
  * away from the main thread costs either way.
@@ -206,17 +206,24 @@ export async function runDistributedBench(options: { readonly quick: boolean }, 
         cpu.set(side, Math.min(cpu.get(side) ?? Infinity, (sample.cpuMs * 1000) / n));
       }
     }
-    const roundTrips = new Map<Side, number>();
-    for (const side of sides) {
-      if (errors.has(side)) continue;
-      const times: number[] = [];
-      for (let i = 0; i < oneCount; i++) {
+    // Round trips interleaved, one of each side in turn: a change of the machine's load between
+    // the sides' turns would otherwise show as a difference between them.
+    const times = new Map<Side, number[]>(sides.map((side) => [side, []]));
+    for (let i = 0; i < oneCount; i++) {
+      for (const side of sides) {
+        if (errors.has(side)) continue;
         const started = performance.now();
-        await within(side.one(i), RUN_LIMIT_MS, `${side.impl} round trip`);
-        times.push(performance.now() - started);
+        try {
+          await within(side.one(i), RUN_LIMIT_MS, `${side.impl} round trip`);
+        } catch (error) {
+          errors.set(side, (error as Error).message);
+          continue;
+        }
+        times.get(side)!.push(performance.now() - started);
       }
-      roundTrips.set(side, median(times));
     }
+    const roundTrips = new Map<Side, number>();
+    for (const side of sides) if (!errors.has(side)) roundTrips.set(side, median(times.get(side)!));
     const row = (side: Side): DistributedRow => ({
       impl: side.impl,
       throughput: best.get(side) ?? null,

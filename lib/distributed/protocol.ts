@@ -82,6 +82,16 @@ export interface JobResult {
 }
 
 /**
+ * How long BullMQ keeps a finished job (and its signed return value): long enough for an executor
+ * that missed the job's event (held up while the event stream was trimmed) to look it up. Set on
+ * the workers, which finish the jobs, rather than on every job: a job's own options travel and are
+ * stored with it, the worker's do not.
+ */
+export const KEEP_COMPLETED = { age: 300, count: 50_000 } as const;
+/** Failed jobs (refused, too many worker deaths) stay longer, for whoever inspects the queue. */
+export const KEEP_FAILED = { age: 24 * 3600, count: 10_000 } as const;
+
+/**
  * Prefixes of the reasons with which a worker fails a BullMQ job (the job's `failedReason`),
  * so the executor can give the caller the right error class. Every other outcome, a task's own
  * error included, is a completed job carrying the encoded error.

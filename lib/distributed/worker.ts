@@ -32,7 +32,7 @@ import { BrokenProcessPoolError, BrokenThreadPoolError, TimeoutError } from '../
 import { encodeError, type EncodedOutcome } from '../internal/transport';
 import { describe, optionsObject, positiveInteger } from '../internal/validate';
 import { track } from '../internal/tracking';
-import { checkTask, connectionOption, DIED, ENV_SECRET, packOutcome, queueOption, REFUSED, secretOption, signResult, type JobResult } from './protocol';
+import { checkTask, connectionOption, DIED, ENV_SECRET, KEEP_COMPLETED, KEEP_FAILED, packOutcome, queueOption, REFUSED, secretOption, signResult, type JobResult } from './protocol';
 
 /** Options of {@link runWorker}. */
 export interface RunWorkerOptions {
@@ -156,6 +156,8 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
     lockDuration,
     stalledInterval: lockDuration,
     maxStalledCount: UNLIMITED_STALLS,
+    removeOnComplete: { ...KEEP_COMPLETED },
+    removeOnFail: { ...KEEP_FAILED },
     autorun: false,
   });
   worker.on('error', (error) => log.trouble(`Redis at ${url}: ${error.message} (retrying)`));
