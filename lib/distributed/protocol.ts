@@ -33,7 +33,7 @@
  * write to Redis may re-add a task exactly as it was signed once (the same code with the same
  * arguments), under the same job id, once BullMQ has removed the original.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import * as v8 from 'node:v8';
 import type { EncodedOutcome, EncodedTarget } from '../internal/transport';
 import { describe } from '../internal/validate';
@@ -183,20 +183,27 @@ function redacted(url: URL): string {
  * is a call into the native hash, which costs more than copying a target's text once).
  */
 function taskSignature(secret: string, queue: string, jobId: string, target: string, call: string): string {
-  return createHmac('sha256', secret).update(`threadkit-task-v1\n${queue}\n${jobId}\n${target}\n${call}`).digest('base64url');
+  return createHmac('sha256', keyOf(secret)).update(`threadkit-task-v1\n${queue}\n${jobId}\n${target}\n${call}`).digest('base64url');
 }
 
 /** A result's signature: over its queue, job id and outcome, labelled apart from tasks. */
 function resultSignature(secret: string, queue: string, jobId: string, result: string): string {
-  return createHmac('sha256', secret).update(`threadkit-result-v1\n${queue}\n${jobId}\n${result}`).digest('base64url');
+  return createHmac('sha256', keyOf(secret)).update(`threadkit-result-v1\n${queue}\n${jobId}\n${result}`).digest('base64url');
 }
 
 /** Constant-time comparison, so a forger learns nothing from how long a refusal takes. */
 function sameSignature(expected: string, given: unknown): boolean {
-  if (typeof given !== 'string') return false;
+  if (typeof given !== 'string' || given.length !== expected.length) return false;
   const a = Buffer.from(expected);
   const b = Buffer.from(given);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The HMAC key of a secret, made once (a string key is otherwise converted again for every signature). */
+let lastKey: { readonly secret: string; readonly key: KeyObject } | undefined;
+function keyOf(secret: string): KeyObject {
+  if (lastKey?.secret !== secret) lastKey = { secret, key: createSecretKey(Buffer.from(secret, 'utf8')) };
+  return lastKey.key;
 }
 
 /** Serialized targets, by encoded target (encoded targets are made once per function and kept). */
@@ -272,7 +279,8 @@ export function checkTask(secret: string, queue: string, jobId: string, data: un
  * it before it hands the job to the process or thread that runs it, which never holds the secret).
  */
 export function decodeTask(data: JobData): WireTask {
-  return { ...callOf(data.call), target: unpackTarget(data.target) };
+  const { args, chunk, timeout, retries } = callOf(data.call);
+  return { args, chunk, timeout, retries, target: unpackTarget(data.target) };
 }
 
 /**

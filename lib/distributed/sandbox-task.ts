@@ -12,6 +12,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { encodeError } from '../internal/transport';
+import { invokeSync } from '../internal/transport/invoke';
 import { runItem } from '../internal/executor/run-item';
 import { packBatch } from '../internal/executor/batch';
 import { watchParent } from '../internal/child/death-watch';
@@ -27,7 +28,8 @@ export default function runSandboxedTask(job: { readonly data: JobData }): strin
   let outcome;
   try {
     const { target, args, chunk } = decodeTask(job.data);
-    outcome = runItem(packBatch([{ target, args, chunk }]), 0);
+    // A single call goes straight to the runner; a `map` chunk through the pools' chunk runner.
+    outcome = chunk ? runItem(packBatch([{ target, args, chunk }]), 0) : invokeSync(target, args);
   } catch (error) {
     return packOutcome(encodeFailure(error), encodeFailure);
   }

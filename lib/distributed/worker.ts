@@ -7,7 +7,7 @@
  * `sandbox-task.ts`, and its outcome, signed here, becomes the job's return value. This process's
  * main thread never runs task code, and the processes and threads that do never hold the secret.
  * BullMQ's sandbox, rather than a local executor, because it is the hop a BullMQ user already pays
- * for running jobs off the main thread, and the least: one message each way, no pool of its own.
+ * for running jobs off the main thread, and the least: one message each way, no scheduler of its own.
  *
  * Failures, and who handles them:
  * - a task that throws: its error is the outcome (the job completes; the caller's future fails);
