@@ -19,8 +19,8 @@
  * plain objects), which JSON carries exactly, several times cheaper to make and read than v8's
  * format (whose serializer costs microseconds per call even for one number) and a third smaller
  * than its base64: {@link jsonExact} decides, value by value, strictly. The target is serialized
- * once per function (a map over 10 000 items serializes its source once), and each process that
- * runs tasks deserializes each distinct target once. A task's error travels as the transport's
+ * once per function (a map over 10 000 items serializes its source once), and a worker
+ * deserializes each distinct target once. A task's error travels as the transport's
  * encoded error record inside the outcome, so it arrives with its class, message, stack, own
  * properties and cause.
  *
@@ -246,7 +246,7 @@ function culprit(args: readonly unknown[]): string {
   return 'the task';
 }
 
-/** Deserialized targets, by their text: a process deserializes each distinct target once. */
+/** Deserialized targets, by their text: a worker deserializes each distinct target once. */
 const unpackedTargets = new Map<string, EncodedTarget>();
 const MAX_UNPACKED_TARGETS = 1024;
 
@@ -261,12 +261,8 @@ function unpackTarget(text: string): EncodedTarget {
   return target;
 }
 
-/**
- * Checks a job's signature and deserializes its call (not its target: the process that runs the
- * task does that, with {@link decodeTask}). Returns undefined when the job is not a task signed
- * with `secret` for this queue and job id: nothing of it is deserialized then.
- */
-export function checkTask(secret: string, queue: string, jobId: string, data: unknown): WireCall | undefined {
+/** A job's call, when the job is a task signed with `secret` for this queue and job id. */
+function checkTask(secret: string, queue: string, jobId: string, data: unknown): WireCall | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   const { v, target, call, sig } = data as Partial<JobData>;
   if (v !== FORMAT_VERSION || typeof target !== 'string' || typeof call !== 'string') return undefined;
@@ -275,28 +271,21 @@ export function checkTask(secret: string, queue: string, jobId: string, data: un
 }
 
 /**
- * Deserializes a task whose signature {@link checkTask} accepted (the worker's main thread checks
- * it before it hands the job to the process or thread that runs it, which never holds the secret).
- */
-export function decodeTask(data: JobData): WireTask {
-  const { args, chunk, timeout, retries } = callOf(data.call);
-  return { args, chunk, timeout, retries, target: unpackTarget(data.target) };
-}
-
-/**
  * Checks and deserializes a job's task. Returns undefined when the job is not a task signed with
  * `secret` for this queue and job id: nothing of it is deserialized then.
  */
 export function unpackTask(secret: string, queue: string, jobId: string, data: unknown): WireTask | undefined {
   const call = checkTask(secret, queue, jobId, data);
-  return call === undefined ? undefined : { ...call, target: unpackTarget((data as JobData).target) };
+  if (call === undefined) return undefined;
+  const { args, chunk, timeout, retries } = call;
+  return { args, chunk, timeout, retries, target: unpackTarget((data as JobData).target) };
 }
 
 /**
- * Serializes a task's outcome (where it ran). A value v8 cannot serialize (a host object, say)
- * fails the task with a TypeError instead.
+ * A task's outcome in its text form. A value v8 cannot serialize (a host object, say) fails the
+ * task with a TypeError instead.
  */
-export function packOutcome(outcome: EncodedOutcome, encodeFailure: (error: unknown) => EncodedOutcome): string {
+function packOutcome(outcome: EncodedOutcome, encodeFailure: (error: unknown) => EncodedOutcome): string {
   try {
     return toText(outcome);
   } catch (error) {
@@ -304,8 +293,8 @@ export function packOutcome(outcome: EncodedOutcome, encodeFailure: (error: unkn
   }
 }
 
-/** Signs a serialized outcome ({@link packOutcome}) as the job's return value. */
-export function signResult(secret: string, queue: string, jobId: string, text: string): JobResult {
+/** Signs an outcome's text form as the job's return value. */
+function signResult(secret: string, queue: string, jobId: string, text: string): JobResult {
   return { result: text, sig: resultSignature(secret, queue, jobId, text) };
 }
 

