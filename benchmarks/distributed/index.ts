@@ -11,8 +11,8 @@
  * in turn, `reps` times, and the best run counts.
  *
  * Raw BullMQ runs the work three ways: inline in the worker's main thread, and in BullMQ's own
- * sandbox of child processes or worker threads — where threadkit's workers run every task too
- * (never on the main thread). The goal, the executor's overhead over
+ * sandbox of child processes or worker threads — the way threadkit's workers run every task (in
+ * a local process or thread, never on the main thread). The goal, the executor's overhead over
  * raw BullMQ ≤ 20 %, compares like with like: worker processes with BullMQ's sandboxed
  * processes, worker threads with its sandboxed threads; the inline row shows what running tasks
  * away from the main thread costs either way.
