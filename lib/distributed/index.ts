@@ -5,8 +5,8 @@
  *
  * - {@link DistributedExecutor}: submit and map as with the local executors; each task is a BullMQ
  *   job, signed with a secret shared with the workers.
- * - {@link runWorker}: serves the queue on a machine, running the tasks in BullMQ's sandbox of
- *   child processes or worker threads; `npx threadkit worker` runs it from a shell.
+ * - {@link runWorker}: serves the queue on a machine, running the tasks in a local pool of
+ *   processes or threads; `npx threadkit worker` runs it from a shell.
  *
  * The three ends share the Redis URL (`THREADKIT_REDIS`), the queue name and the secret
  * (`THREADKIT_SECRET`, required: a task is code, and Redis access alone must not run it).
