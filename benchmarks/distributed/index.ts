@@ -4,10 +4,11 @@
  * on a private redis-server (skipped, with a note, when redis-server is not installed).
  *
  * Measured: trivial-task throughput (N tasks submitted at once, until the last result is back)
- * and the one-task round trip (submit, wait for the result, one at a time; the median), and the
- * CPU time per task of the whole process tree (steadier than wall time on a busy machine). Each
- * side has its own queue and its own two workers of `concurrency` slots each, all started before
- * timing and warmed; the sides are measured in turn, `reps` times, and the best run counts.
+ * and the one-task round trip (submit, wait for the result, one at a time, the sides in turn;
+ * the median), and the CPU time per task of the whole process tree (steadier than wall time on
+ * a busy machine). Each side has its own queue and its own two workers of `concurrency` slots
+ * each, all started before timing and warmed with as many tasks as a run; the sides are measured
+ * in turn, `reps` times, and the best run counts.
  *
  * Raw BullMQ runs the work three ways: inline in the worker's main thread, and in BullMQ's own
  * sandbox of child processes or worker threads — the way threadkit's workers run every task (in
@@ -182,8 +183,11 @@ export async function runDistributedBench(options: { readonly quick: boolean }, 
     const errors = new Map<Side, string>();
     for (const side of sides) {
       try {
-        // Warm: every worker slot and every local pool process started.
-        await within(side.burst(200), RUN_LIMIT_MS, `${side.impl} warm-up`);
+        // Warm: every worker slot and every local pool process started, and as many tasks as a
+        // measured run, so that V8 has optimized each side's code before it is timed (its first
+        // few thousand calls of a function run unoptimized; the side with more code per task would
+        // otherwise be measured mostly in that state).
+        await within(side.burst(n), RUN_LIMIT_MS, `${side.impl} warm-up`);
       } catch (error) {
         errors.set(side, (error as Error).message);
       }
@@ -202,17 +206,24 @@ export async function runDistributedBench(options: { readonly quick: boolean }, 
         cpu.set(side, Math.min(cpu.get(side) ?? Infinity, (sample.cpuMs * 1000) / n));
       }
     }
-    const roundTrips = new Map<Side, number>();
-    for (const side of sides) {
-      if (errors.has(side)) continue;
-      const times: number[] = [];
-      for (let i = 0; i < oneCount; i++) {
+    // Round trips interleaved, one of each side in turn: a change of the machine's load between
+    // the sides' turns would otherwise show as a difference between them.
+    const times = new Map<Side, number[]>(sides.map((side) => [side, []]));
+    for (let i = 0; i < oneCount; i++) {
+      for (const side of sides) {
+        if (errors.has(side)) continue;
         const started = performance.now();
-        await within(side.one(i), RUN_LIMIT_MS, `${side.impl} round trip`);
-        times.push(performance.now() - started);
+        try {
+          await within(side.one(i), RUN_LIMIT_MS, `${side.impl} round trip`);
+        } catch (error) {
+          errors.set(side, (error as Error).message);
+          continue;
+        }
+        times.get(side)!.push(performance.now() - started);
       }
-      roundTrips.set(side, median(times));
     }
+    const roundTrips = new Map<Side, number>();
+    for (const side of sides) if (!errors.has(side)) roundTrips.set(side, median(times.get(side)!));
     const row = (side: Side): DistributedRow => ({
       impl: side.impl,
       throughput: best.get(side) ?? null,

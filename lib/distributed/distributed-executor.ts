@@ -21,16 +21,16 @@
  * Results come back as BullMQ's queue events (a Redis stream, read by one QueueEvents connection).
  * The stream is trimmed to a bounded length (EVENTS_MAX_LEN), so a reader held up long enough (a
  * busy event loop, a slow link) can miss events: the events are the fast path, not the only one.
- * A task not heard of for a while is looked up in Redis (its job keeps its return value there for a
- * few minutes after it finished), at once for every task when the stream's oldest event is newer
- * than the last one read; this also catches a job that vanished (a Redis that restarted without
- * persistence, a flushed queue): its future fails instead of waiting forever.
+ * A task not heard of for a while is looked up in Redis (the workers keep a finished job, with its
+ * return value, for a few minutes: KEEP_COMPLETED), at once for every task when the stream's
+ * oldest event is newer than the last one read; this also catches a job that vanished (a Redis
+ * that restarted without persistence, a flushed queue): its future fails instead of waiting forever.
  *
  * Workers that die mid-task are BullMQ's stalled jobs: the job goes back to the queue and another
  * worker runs it, at most `retries` more times (the worker counts them); the future settles once,
  * from the one run that completed.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { Queue, QueueEvents } from 'bullmq';
@@ -90,10 +90,6 @@ export interface DistributedExecutorOptions {
  * a reader held up for a second at full speed can fall behind). Set on the queue by each executor.
  */
 const EVENTS_MAX_LEN = 50_000;
-/** BullMQ keeps a finished job (and its return value) this long, so that a missed event can be caught up. */
-const KEEP_COMPLETED = { age: 300, count: 50_000 } as const;
-/** Failed jobs (refused, too many worker deaths) stay longer, for whoever inspects the queue. */
-const KEEP_FAILED = { age: 24 * 3600, count: 10_000 } as const;
 /** A task waits this long for a first connection to Redis before it fails. */
 const CONNECT_TIMEOUT_MS = 30_000;
 /** Jobs per `addBulk` call: one Redis transaction each, short enough not to hold Redis up. */
@@ -160,8 +156,11 @@ export class DistributedExecutor extends Executor {
   readonly #secret: string;
   readonly #timeout: number | undefined;
   readonly #retries: number;
-  /** Prefix of this executor's job ids: unique, so its jobs never collide with another's. */
-  readonly #id = randomUUID();
+  /**
+   * Prefix of this executor's job ids: 96 random bits, so its jobs never collide with another's
+   * (short: a job id travels in every command and event of its job).
+   */
+  readonly #id = randomBytes(12).toString('base64url');
   #seq = 0;
   readonly #queue: Queue;
   readonly #connection: RedisConnection;
@@ -206,7 +205,6 @@ export class DistributedExecutor extends Executor {
     this.#queue = new Queue(this.#queueName, {
       connection: { ...connection },
       streams: { events: { maxLen: EVENTS_MAX_LEN } },
-      defaultJobOptions: { removeOnComplete: { ...KEEP_COMPLETED }, removeOnFail: { ...KEEP_FAILED } },
     });
     // Connection trouble is retried underneath; what it costs a task shows in that task's future.
     this.#queue.on('error', (error) => (this.#connectionError = error));

@@ -5,18 +5,24 @@
  *
  * ```
  * job name   the target's name (what a BullMQ dashboard shows)
- * job id     `<executor uuid>-<n>`, chosen by the executor so that it can match events to futures
- *            before `add` has even answered
- * job data   { v: 1, target: base64(v8.serialize(EncodedTarget)), call: base64(v8.serialize(WireCall)),
+ * job id     `<executor id>-<n>` (96 random bits in base64url, then a count), chosen by the
+ *            executor so that it can match events to futures before `add` has even answered
+ * job data   { v: 2, target: base64(v8.serialize(EncodedTarget)), call: text([args, chunk, timeout, retries]),
  *            sig: HMAC-SHA256 over both }
- * returns    { result: base64(v8.serialize(EncodedOutcome)), sig: HMAC-SHA256 }
+ * returns    { result: text(EncodedOutcome), sig: HMAC-SHA256 }
+ * text(x)    'j' + JSON.stringify(x) when that is exact (see below), else 'v' + base64(v8.serialize(x))
  * ```
  *
- * Why v8's serializer: arguments and results are structured-cloneable values (Map, Date, BigInt,
- * typed arrays, `undefined`, `-0`), which JSON would corrupt; v8.serialize is structured clone's
- * own format. The target is serialized once per function (a map over 10 000 items serializes its
- * source once), and a worker deserializes each distinct target once. A task's error travels as the transport's encoded error record inside the outcome,
- * so it arrives with its class, message, stack, own properties and cause.
+ * Why two text forms: arguments and results are structured-cloneable values (Map, Date, BigInt,
+ * typed arrays, `undefined`, `-0`), which JSON would corrupt, so v8.serialize (structured clone's
+ * own format) carries them. But most calls and results are plain data (numbers, strings, arrays,
+ * plain objects), which JSON carries exactly, several times cheaper to make and read than v8's
+ * format (whose serializer costs microseconds per call even for one number) and a third smaller
+ * than its base64: {@link jsonExact} decides, value by value, strictly. The target is serialized
+ * once per function (a map over 10 000 items serializes its source once), and a worker
+ * deserializes each distinct target once. A task's error travels as the transport's
+ * encoded error record inside the outcome, so it arrives with its class, message, stack, own
+ * properties and cause.
  *
  * Signatures. A task is code: Redis access alone must not be enough to run code on the workers.
  * Every task is signed with the secret that the executor and its workers share, and a worker
@@ -27,7 +33,7 @@
  * write to Redis may re-add a task exactly as it was signed once (the same code with the same
  * arguments), under the same job id, once BullMQ has removed the original.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import * as v8 from 'node:v8';
 import type { EncodedOutcome, EncodedTarget } from '../internal/transport';
 import { describe } from '../internal/validate';
@@ -41,7 +47,7 @@ export const ENV_SECRET = 'THREADKIT_SECRET';
 export const ENV_REDIS = 'THREADKIT_REDIS';
 
 /** Version of the job format; a worker refuses a version it does not know. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 /** One call of a task, as it travels beside its (separately serialized) target. */
 export interface WireCall {
@@ -74,6 +80,16 @@ export interface JobResult {
   readonly result: string;
   readonly sig: string;
 }
+
+/**
+ * How long BullMQ keeps a finished job (and its signed return value): long enough for an executor
+ * that missed the job's event (held up while the event stream was trimmed) to look it up. Set on
+ * the workers, which finish the jobs, rather than on every job: a job's own options travel and are
+ * stored with it, the worker's do not.
+ */
+export const KEEP_COMPLETED = { age: 300, count: 50_000 } as const;
+/** Failed jobs (refused, too many worker deaths) stay longer, for whoever inspects the queue. */
+export const KEEP_FAILED = { age: 24 * 3600, count: 10_000 } as const;
 
 /**
  * Prefixes of the reasons with which a worker fails a BullMQ job (the job's `failedReason`),
@@ -162,22 +178,32 @@ function redacted(url: URL): string {
   return copy.href;
 }
 
-/** A task's signature: over its queue, job id, target and call (fed in parts: no copy of the target text). */
+/**
+ * A task's signature: over its queue, job id, target and call, fed as one string (each `update`
+ * is a call into the native hash, which costs more than copying a target's text once).
+ */
 function taskSignature(secret: string, queue: string, jobId: string, target: string, call: string): string {
-  return createHmac('sha256', secret).update(`threadkit-task-v1\n${queue}\n${jobId}\n`).update(target).update('\n').update(call).digest('base64url');
+  return createHmac('sha256', keyOf(secret)).update(`threadkit-task-v1\n${queue}\n${jobId}\n${target}\n${call}`).digest('base64url');
 }
 
 /** A result's signature: over its queue, job id and outcome, labelled apart from tasks. */
 function resultSignature(secret: string, queue: string, jobId: string, result: string): string {
-  return createHmac('sha256', secret).update(`threadkit-result-v1\n${queue}\n${jobId}\n`).update(result).digest('base64url');
+  return createHmac('sha256', keyOf(secret)).update(`threadkit-result-v1\n${queue}\n${jobId}\n${result}`).digest('base64url');
 }
 
 /** Constant-time comparison, so a forger learns nothing from how long a refusal takes. */
 function sameSignature(expected: string, given: unknown): boolean {
-  if (typeof given !== 'string') return false;
+  if (typeof given !== 'string' || given.length !== expected.length) return false;
   const a = Buffer.from(expected);
   const b = Buffer.from(given);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The HMAC key of a secret, made once (a string key is otherwise converted again for every signature). */
+let lastKey: { readonly secret: string; readonly key: KeyObject } | undefined;
+function keyOf(secret: string): KeyObject {
+  if (lastKey?.secret !== secret) lastKey = { secret, key: createSecretKey(Buffer.from(secret, 'utf8')) };
+  return lastKey.key;
 }
 
 /** Serialized targets, by encoded target (encoded targets are made once per function and kept). */
@@ -198,14 +224,13 @@ function packTarget(target: EncodedTarget): string {
  * @throws TypeError when something in it cannot be serialized (the message names the argument)
  */
 export function packTask(secret: string, queue: string, jobId: string, target: EncodedTarget, call: WireCall): JobData {
-  let bytes: Buffer;
+  let callText: string;
   try {
-    bytes = v8.serialize(call);
+    callText = toText([call.args, call.chunk, call.timeout ?? null, call.retries]);
   } catch (error) {
     throw new TypeError(`${culprit(call.args)} cannot be sent to another machine: ${(error as Error).message}`, { cause: error });
   }
   const targetText = packTarget(target);
-  const callText = bytes.toString('base64');
   return { v: FORMAT_VERSION, target: targetText, call: callText, sig: taskSignature(secret, queue, jobId, targetText, callText) };
 }
 
@@ -236,31 +261,46 @@ function unpackTarget(text: string): EncodedTarget {
   return target;
 }
 
+/** A job's call, when the job is a task signed with `secret` for this queue and job id. */
+function checkTask(secret: string, queue: string, jobId: string, data: unknown): WireCall | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const { v, target, call, sig } = data as Partial<JobData>;
+  if (v !== FORMAT_VERSION || typeof target !== 'string' || typeof call !== 'string') return undefined;
+  if (!sameSignature(taskSignature(secret, queue, jobId, target, call), sig)) return undefined;
+  return callOf(call);
+}
+
 /**
  * Checks and deserializes a job's task. Returns undefined when the job is not a task signed with
  * `secret` for this queue and job id: nothing of it is deserialized then.
  */
 export function unpackTask(secret: string, queue: string, jobId: string, data: unknown): WireTask | undefined {
-  if (typeof data !== 'object' || data === null) return undefined;
-  const { v, target, call, sig } = data as Partial<JobData>;
-  if (v !== FORMAT_VERSION || typeof target !== 'string' || typeof call !== 'string') return undefined;
-  if (!sameSignature(taskSignature(secret, queue, jobId, target, call), sig)) return undefined;
-  return { ...(v8.deserialize(Buffer.from(call, 'base64')) as WireCall), target: unpackTarget(target) };
+  const call = checkTask(secret, queue, jobId, data);
+  if (call === undefined) return undefined;
+  const { args, chunk, timeout, retries } = call;
+  return { args, chunk, timeout, retries, target: unpackTarget((data as JobData).target) };
 }
 
 /**
- * Serializes and signs a task's outcome. A value v8 cannot serialize (it could be cloned to the
- * worker's main thread, but is not plain data, e.g. a host object) fails the task with a TypeError.
+ * A task's outcome in its text form. A value v8 cannot serialize (a host object, say) fails the
+ * task with a TypeError instead.
  */
-export function packResult(secret: string, queue: string, jobId: string, outcome: EncodedOutcome, encodeFailure: (error: unknown) => EncodedOutcome): JobResult {
-  let bytes: Buffer;
+function packOutcome(outcome: EncodedOutcome, encodeFailure: (error: unknown) => EncodedOutcome): string {
   try {
-    bytes = v8.serialize(outcome);
+    return toText(outcome);
   } catch (error) {
-    bytes = v8.serialize(encodeFailure(new TypeError(`the result cannot be sent to another machine: ${(error as Error).message}`)));
+    return toText(encodeFailure(new TypeError(`the result cannot be sent to another machine: ${(error as Error).message}`)));
   }
-  const text = bytes.toString('base64');
+}
+
+/** Signs an outcome's text form as the job's return value. */
+function signResult(secret: string, queue: string, jobId: string, text: string): JobResult {
   return { result: text, sig: resultSignature(secret, queue, jobId, text) };
+}
+
+/** Serializes and signs a task's outcome. */
+export function packResult(secret: string, queue: string, jobId: string, outcome: EncodedOutcome, encodeFailure: (error: unknown) => EncodedOutcome): JobResult {
+  return signResult(secret, queue, jobId, packOutcome(outcome, encodeFailure));
 }
 
 /** Checks and deserializes a job's result; undefined when it is not signed with `secret` for this job. */
@@ -269,5 +309,59 @@ export function unpackResult(secret: string, queue: string, jobId: string, value
   const { result, sig } = value as Partial<JobResult>;
   if (typeof result !== 'string') return undefined;
   if (!sameSignature(resultSignature(secret, queue, jobId, result), sig)) return undefined;
-  return v8.deserialize(Buffer.from(result, 'base64')) as EncodedOutcome;
+  return fromText(result) as EncodedOutcome;
+}
+
+/** A call's text form ({@link packTask}) read back. */
+function callOf(text: string): WireCall {
+  const [args, chunk, timeout, retries] = fromText(text) as [unknown[], boolean, number | null, number];
+  return { args, chunk, timeout: timeout ?? undefined, retries };
+}
+
+/** Nesting beyond which a value is left to v8's serializer (which also handles cycles) without looking further. */
+const MAX_JSON_DEPTH = 32;
+
+/**
+ * True when `JSON.parse(JSON.stringify(value))` is a structured clone of `value`: only strings,
+ * booleans, null, finite numbers other than -0, and arrays (dense, no other own properties) and
+ * plain objects of those. Anything else — `undefined`, -0, NaN, BigInt, Date, Map, typed arrays,
+ * class instances, null-prototype objects, a key `__proto__`, deep or cyclic nesting — is not.
+ */
+function jsonExact(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth === MAX_JSON_DEPTH) return false;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) if (!(i in value) || !jsonExact(value[i], depth + 1)) return false;
+    return Object.keys(value).length === value.length;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) {
+    if (key === '__proto__' || !Object.hasOwn(value, key)) return false;
+    if (!jsonExact((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
+/** A value's text form: 'j' + JSON when that is exact, else 'v' + base64 of v8's serialization. @throws what v8.serialize throws */
+function toText(value: unknown): string {
+  return jsonExact(value, 0) ? `j${JSON.stringify(value)}` : `v${v8.serialize(value).toString('base64')}`;
+}
+
+/** The value of a text form. @throws for a malformed text (only a signed text is ever read) */
+function fromText(text: string): unknown {
+  if (text.startsWith('j')) return JSON.parse(text.slice(1));
+  if (text.startsWith('v')) return v8.deserialize(Buffer.from(text.slice(1), 'base64'));
+  throw new TypeError(`not a value's text form: ${JSON.stringify(text.slice(0, 20))}`);
 }

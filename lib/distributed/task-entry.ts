@@ -10,10 +10,12 @@
  * and moves bytes.
  */
 import type { EncodedTarget } from '../internal/transport';
+import { invokeSync } from '../internal/transport/invoke';
 import { runItem, type MaybeOutcome } from '../internal/executor/run-item';
 import { packBatch } from '../internal/executor/batch';
 
 /** Runs one call of `target`, or with `chunk` one call per element of `args` (a `map` chunk). */
 export function runTask(target: EncodedTarget, args: unknown[], chunk: boolean): MaybeOutcome {
-  return runItem(packBatch([{ target, args, chunk }]), 0);
+  // A single call goes straight to the runner; a chunk through the pools' chunk runner.
+  return chunk ? runItem(packBatch([{ target, args, chunk }]), 0) : invokeSync(target, args);
 }

@@ -34,7 +34,7 @@ import { fromModule, type ModuleTarget } from '../target';
 import { encodeError, type EncodedOutcome } from '../internal/transport';
 import { describe, optionsObject, positiveInteger } from '../internal/validate';
 import { track } from '../internal/tracking';
-import { connectionOption, DIED, ENV_SECRET, packResult, queueOption, REFUSED, secretOption, unpackTask, type JobResult, type WireTask } from './protocol';
+import { connectionOption, DIED, ENV_SECRET, KEEP_COMPLETED, KEEP_FAILED, packResult, queueOption, REFUSED, secretOption, unpackTask, type JobResult, type WireTask } from './protocol';
 
 /** Options of {@link runWorker}. */
 export interface RunWorkerOptions {
@@ -162,6 +162,8 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
     lockDuration,
     stalledInterval: lockDuration,
     maxStalledCount: UNLIMITED_STALLS,
+    removeOnComplete: { ...KEEP_COMPLETED },
+    removeOnFail: { ...KEEP_FAILED },
     autorun: false,
   });
   worker.on('error', (error) => log.trouble(`Redis at ${url}: ${error.message} (retrying)`));

@@ -95,6 +95,50 @@ describe('DistributedExecutor: what crosses machines', () => {
     expect(echoed.nan).toBeNaN();
   });
 
+  test('plain data and what JSON would change travel exactly, as arguments and as results, also deep inside plain data', async () => {
+    const executor = make();
+    const echo = <T,>(value: T): T => value;
+    // Plain data (JSON carries it) and its near misses (JSON would change them).
+    const plain = { n: 1.5, s: 'é\ud800', b: true, nil: null, list: [1, 'two', [3], { four: 4 }], nested: { a: { b: { c: [] } } } };
+    expect(await executor.submit(echo, plain)).toEqual(plain);
+    const holes = [1, , 3];
+    const withKey = Object.assign([1, 2], { extra: 'kept' });
+    const bare = Object.assign(Object.create(null) as Record<string, number>, { a: 1 });
+    const protoKey = JSON.parse('{"__proto__": 5}') as Record<string, number>;
+    const deep: unknown[] = [];
+    let at = deep;
+    for (let i = 0; i < 40; i++) at.push((at = []));
+    at.push(-0);
+    const [h, w, z, u, big, inf, k, p, d] = (await Promise.all([
+      executor.submit(echo, holes),
+      executor.submit(echo, withKey),
+      executor.submit(echo, [0, -0]),
+      executor.submit(echo, { inner: [undefined], list: [1, undefined] }),
+      executor.submit(echo, [1n]),
+      executor.submit(echo, { x: [Infinity] }),
+      executor.submit(echo, bare),
+      executor.submit(echo, protoKey),
+      executor.submit(echo, deep),
+    ])) as [unknown[], typeof withKey, number[], { inner: unknown[]; list: unknown[] }, bigint[], { x: number[] }, Record<string, number>, Record<string, number>, unknown[]];
+    expect(1 in h).toBe(false);
+    expect(h).toHaveLength(3);
+    expect(w.extra).toBe('kept');
+    expect(Object.is(z[1], -0)).toBe(true);
+    expect(u.inner).toHaveLength(1);
+    expect(0 in u.inner && u.list[1] === undefined && u.list.length === 2).toBe(true);
+    expect(big[0]).toBe(1n);
+    expect(inf.x[0]).toBe(Infinity);
+    expect(k.a).toBe(1);
+    expect(Object.getOwnPropertyNames(p)).toEqual(['__proto__']);
+    expect(p.__proto__).toBe(5);
+    let inner: unknown = d;
+    for (let i = 0; i < 40; i++) inner = (inner as unknown[])[0];
+    expect(Object.is((inner as unknown[])[0], -0)).toBe(true);
+    // Results too (not only echoes of arguments): made on the worker.
+    expect(Object.is(await executor.submit(() => -0), -0)).toBe(true);
+    expect(await executor.submit(() => [undefined, 1])).toEqual([undefined, 1]);
+  });
+
   test("a task's error arrives with its class, message, stack, own properties and cause", async () => {
     const executor = make();
     const future = executor.submit(() => {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { DistributedExecutor, runWorker } from 'threadkit/distributed';
-import { ValueError } from 'threadkit/errors';
+import { BrokenProcessPoolError, BrokenThreadPoolError, ValueError } from 'threadkit/errors';
 import { Gate, gateTask } from '../fixtures/futures-gate';
 import { RedisServer } from '../helpers/redis';
 import { ROOT, until, WorkerProcess } from './workers';
@@ -186,6 +186,39 @@ describe('runWorker', () => {
     expect(later.cancel()).toBe(true);
     expect(printed.join('')).toMatch(/^threadkit worker: serving queue 'in-process' of redis:\/\/127\.0\.0\.1:\d+ with 1 threads/);
   }, 60_000);
+
+  test.each(['processes', 'threads'] as const)(
+    'with %s: a task that ends its process or thread fails with the Broken error of that kind; the next task runs in a new one',
+    async (kind) => {
+      const queue = `crash-${kind}`;
+      const printed: string[] = [];
+      const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        printed.push(String(chunk));
+        return true;
+      });
+      afterThis(() => spy.mockRestore());
+      const controller = new AbortController();
+      const serving = runWorker({ connection: redis.url, queue, secret: SECRET, concurrency: 1, kind, signal: controller.signal });
+      try {
+        const executor = make(queue);
+        const Broken = kind === 'threads' ? BrokenThreadPoolError : BrokenProcessPoolError;
+        const exited = await executor.submit(() => process.exit(3)).exception();
+        expect(exited).toBeInstanceOf(Broken);
+        expect((exited as Error).message).toMatch(/exit code 3/);
+        // The task after a crash must not be handed the process or thread that is ending (it would
+        // die with it): it runs in a new one.
+        const crashed = await executor.submit(() => new Promise(() => setImmediate(() => {
+          throw new Error('crash in a callback');
+        }))).exception();
+        expect(crashed).toBeInstanceOf(Broken);
+        expect(await executor.submit(() => new Promise((resolve) => setTimeout(() => resolve('after the crash'), 300)))).toBe('after the crash');
+      } finally {
+        controller.abort();
+        await serving;
+      }
+    },
+    60_000,
+  );
 
   test('refuses to start without a secret, or with bad options', async () => {
     const saved = process.env.THREADKIT_SECRET;
