@@ -152,7 +152,7 @@ describe('processes', () => {
 
   test('1 000 children come and go (through the inherited fd and through /proc) without leaking an fd, a segment or a holder slot', async () => {
     const arena = ownArena();
-    const counter = new Value('i', 0, { lock: false });
+    const counter = new Value('i', 0); // two children at a time increment it: a read and a write, under its lock
     const handoff = arenaForChild(3);
     const [, , pid, pfd] = handoff.env.THREADKIT_ARENA!.split(':');
     // Most children are tiny processes that read the arena's magic through the fd they inherited
@@ -179,7 +179,7 @@ describe('processes', () => {
     // records itself as a holder, increments the Value and exits.
     const churn = new Pool(2, { maxtasksperchild: 1 });
     try {
-      await churn.map((c: Value) => { c.value += 1; }, Array.from({ length: NODE_CHILDREN }, () => counter), 1);
+      await churn.map((c: Value) => c.getLock().withLockSync(() => { c.value += 1; }), Array.from({ length: NODE_CHILDREN }, () => counter), 1);
     } finally {
       churn.close();
       await churn.join();
