@@ -118,9 +118,9 @@ async function rawSide(impl: string, port: number, queueName: string): Promise<S
   };
 }
 
-/** Starts a worker process; resolves once it says it serves. */
-function startWorker(args: string[], ready: RegExp, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--require', TSX, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a worker process (`nodeFlags` before its script); resolves once it says it serves. */
+export function startWorker(args: string[], ready: RegExp, env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--require', TSX, ...nodeFlags, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   return within(
     new Promise<ChildProcess>((resolve, reject) => {
       let output = '';

@@ -9,7 +9,7 @@
  * the workers and their task processes write CPU profiles there)
  * The two sides run in turn on one private redis-server, each with its own two workers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
@@ -17,11 +17,11 @@ import { Queue, QueueEvents } from 'bullmq';
 import IORedis from 'ioredis';
 import { DistributedExecutor } from '../../lib/distributed';
 import { RedisServer } from '../../spec/helpers/redis';
+import { startWorker } from './index';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'lib/distributed/cli.ts');
 const RAW_WORKER = path.join(__dirname, 'raw-worker.ts');
-const TSX = require.resolve('tsx/cjs');
 const SECRET = 'benchmark-secret';
 /** TK_PROFILE_DIR=dir: every worker (and the task processes, which inherit its flags) writes a CPU profile there. */
 const PROFILE = process.env.TK_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TK_PROFILE_DIR}`] : [];
@@ -76,20 +76,6 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-function startWorker(args: string[], ready: RegExp, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--require', TSX, ...PROFILE, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      if (ready.test(output)) resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}): ${output}`)));
-  });
-}
-
 async function commandstats(redis: IORedis): Promise<Map<string, number>> {
   const text = await redis.info('commandstats');
   const stats = new Map<string, number>();
@@ -123,8 +109,8 @@ async function main(): Promise<void> {
   const all: ChildProcess[] = [];
   const sides: Side[] = [];
   try {
-    const tkWorkers = await Promise.all([0, 1].map(() => startWorker([CLI, 'worker', '--queue', 'tk', '--concurrency', '2', ...(mode === 'threads' ? ['--threads'] : [])], /serving queue/, env)));
-    const rawWorkers = await Promise.all([0, 1].map(() => startWorker([RAW_WORKER, String(redis.port), 'raw', '2', mode], /ready/, env)));
+    const tkWorkers = await Promise.all([0, 1].map(() => startWorker([CLI, 'worker', '--queue', 'tk', '--concurrency', '2', ...(mode === 'threads' ? ['--threads'] : [])], /serving queue/, env, PROFILE)));
+    const rawWorkers = await Promise.all([0, 1].map(() => startWorker([RAW_WORKER, String(redis.port), 'raw', '2', mode], /ready/, env, PROFILE)));
     all.push(...tkWorkers, ...rawWorkers);
     const executor = new DistributedExecutor({ connection: redis.url, queue: 'tk', secret: SECRET });
     sides.push({
