@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import * as os from 'node:os';
 import { inspect } from 'node:util';
-import { ThreadPoolExecutor, type Executor } from 'threadkit/futures';
+import { ThreadPoolExecutor, type Executor, type Future } from 'threadkit/futures';
 import { BrokenThreadPoolError } from 'threadkit/errors';
 import { liveResources } from '../../lib/internal/tracking';
 import { describeExecutorSuite } from './executor-suite';
@@ -113,6 +113,34 @@ describe('ThreadPoolExecutor', () => {
     }
     expect(inspect(ex)).toContain('pending=0 running=0');
     await ex.shutdown(); // waits for nothing out: hangs if a task were counted twice or never
+  });
+
+  // When the lingering task's result is read on the spot (scheduler.ts, "Lone jobs"), the next lone
+  // task first waits for its thread; scheduler.spec.ts checks that path on its own, deterministically.
+  test('a lone task that leaves its thread busy after it returned does not hold up the next lone task', async () => {
+    const ex = make({ maxWorkers: 2 });
+    // Returns at once (its result may be read from shared memory on the spot), then keeps the thread busy.
+    const linger = (ms: number): number => {
+      if (ms > 0) {
+        queueMicrotask(() => {
+          const end = Date.now() + ms;
+          while (Date.now() < end);
+        });
+      }
+      return ms;
+    };
+    for (let i = 0; i < 500; i++) expect(await ex.submit(linger, 0)).toBe(0);
+    // The next one is submitted the moment the lingering one is done, while its thread is still busy.
+    let started = 0;
+    let next: Future<number> | undefined;
+    const lingering = ex.submit(linger, 1500);
+    lingering.addDoneCallback(() => {
+      started = Date.now();
+      next = ex.submit(linger, 0);
+    });
+    expect(await lingering).toBe(1500);
+    expect(await next!).toBe(0);
+    expect(Date.now() - started).toBeLessThan(1000); // the other thread took it
   });
 
   test('a thread that meets a target it was never sent whole asks for it, and the task runs', async () => {

@@ -177,19 +177,32 @@ export function writeResult(views: SlotViews, outcome: EncodedOutcome, ms: numbe
   return 'written';
 }
 
-/** Main side: calls `visit` with each outcome in the arena and how long it ran, in item order; returns how many. */
-export function readResults(views: SlotViews, visit: (outcome: EncodedOutcome, ms: number, index: number) => void): number {
+/** Main side: how far the results of a batch were read (entries, and bytes of the arena). */
+export interface ReadCursor {
+  count: number;
+  offset: number;
+}
+
+/**
+ * Main side: calls `visit` with each outcome the arena holds beyond `cursor`, how long it ran and
+ * its item index, in item order, and moves the cursor past them; returns the cursor's count.
+ */
+export function readResults(views: SlotViews, cursor: ReadCursor, visit: (outcome: EncodedOutcome, ms: number, index: number) => void): number {
   const count = Atomics.load(views.header, COUNT);
-  let offset = 0;
-  for (let i = 0; i < count; i++) {
+  // The cursor, not a local index, says what is next: a visit may read on (see below).
+  while (cursor.count < count) {
+    const i = cursor.count;
+    const offset = cursor.offset;
     const length = views.data.getUint32(offset);
     const flags = views.data.getUint8(offset + FLAGS_AT);
     const kind = views.data.getUint8(offset + KIND_AT);
     const ms = views.data.getFloat32(offset + MS_AT);
     const start = offset + ENTRY_HEADER;
     const value = deserialize(kind, views, start, length, RESULT);
-    offset = start + length;
+    // The cursor moves before the visit: a visit that reads again (a done callback's dispatch) starts after this entry.
+    cursor.offset = start + length;
+    cursor.count = i + 1;
     visit((flags & FLAG_OK) !== 0 ? { ok: true, value } : { ok: false, error: value as EncodedError }, ms, i);
   }
-  return count;
+  return cursor.count;
 }

@@ -27,6 +27,14 @@
  * - When the queue is empty and a lane is idle, the kind may hand it jobs another lane holds but has
  *   not started (the thread pool's steal), so no job waits behind a blocked one while a worker is free.
  *
+ * Lone jobs. A job is short when it ran for at most SHORT_MS. When a dispatch sent exactly one job,
+ * of a short target, and nothing else waits, the program is most likely waiting for that one
+ * result: the lane may wait for it on the spot, for a few µs, instead of letting its thread go idle
+ * until the worker's message wakes it (a kind whose results land in shared memory; the thread pool
+ * does, see thread-lanes.ts for why it pays). Such a lane is warm: its worker is awake and frees
+ * itself within µs. Until it does, a lone job waits in the queue for it rather than waking another
+ * worker (which would start late, while three threads share two CPUs).
+ *
  * Deaths: one accounting rule. When a lane's worker dies, the kind says, by its own evidence (the
  * batch slot's claim word, or the child's progress reports), which of the lane's jobs may have been
  * running and which never started. Those that may have run fail with the Broken error naming the
@@ -48,6 +56,13 @@ import type { JobQueue } from './job-queue';
 
 /** A job that ran at most this many milliseconds in its worker is fast (see the header). */
 export const FAST_MS = 1;
+/** A job that ran at most this many milliseconds is short: worth waiting for on the spot when alone (see the header). */
+export const SHORT_MS = 0.01;
+/**
+ * A lone job waits at most this long for the warm lane (see the header): its worker has finished
+ * and only has to say so, in µs, unless the task left the thread busy after it returned.
+ */
+const WARM_WAIT_MS = 1;
 /** A lane's share of the queue goes out in this many slices, dealt in turn with the other lanes. */
 const FEED_ROUNDS = 4;
 
@@ -72,6 +87,13 @@ export interface Lane<J extends Job> {
   abandon(): J[];
   /** Whether the worker may keep the process alive: while it has work, or work is queued. */
   keepAlive(busy: boolean): void;
+  /**
+   * The lane was just sent one short job and nothing else is queued: waits on the spot, briefly
+   * (the kind knows how long pays), for its result, and reports it if it came (a kind whose
+   * results are in shared memory; see "Lone jobs" in the header). Returns true when it did: the
+   * lane then reports idle as soon as its worker's message comes.
+   */
+  awaitLone?(): boolean;
 }
 
 /** What a lane tells the scheduler. */
@@ -133,16 +155,27 @@ export interface WorkerKind<J extends Job> {
   close(): Promise<void>;
 }
 
+/** The one job a dispatch sent, and its lane. */
+interface LoneSend<J extends Job> {
+  readonly lane: Lane<J>;
+  readonly job: J;
+}
+
 export interface SchedulerOptions {
   readonly maxWorkers: number;
   /** Jobs a worker runs before it is replaced (a kind whose lanes are workers). */
   readonly maxTasksPerWorker?: number;
 }
 
+/** How long a target's latest run was: short (≤ SHORT_MS), fast (≤ FAST_MS) or slow. */
+const SHORT = 2;
+const FAST = 1;
+const SLOW = 0;
+
 /** Whether jobs run fast: the latest result, and per target its latest run. */
 class FastTracker {
   #recent = false;
-  readonly #byTarget = new WeakMap<EncodedTarget, boolean>();
+  readonly #byTarget = new WeakMap<EncodedTarget, number>();
 
   /** Whether the latest job that finished ran fast (unknown work counts as slow). */
   get recent(): boolean {
@@ -150,19 +183,23 @@ class FastTracker {
   }
 
   isFast(target: EncodedTarget): boolean {
-    return this.#byTarget.get(target) === true;
+    return (this.#byTarget.get(target) ?? SLOW) >= FAST;
+  }
+
+  isShort(target: EncodedTarget): boolean {
+    return this.#byTarget.get(target) === SHORT;
   }
 
   record(target: EncodedTarget, ms: number): void {
-    const fast = ms <= FAST_MS;
-    this.#recent = fast;
-    if (this.#byTarget.get(target) !== fast) this.#byTarget.set(target, fast);
+    const speed = ms <= SHORT_MS ? SHORT : ms <= FAST_MS ? FAST : SLOW;
+    this.#recent = speed !== SLOW;
+    if (this.#byTarget.get(target) !== speed) this.#byTarget.set(target, speed);
   }
 
   /** A job of `target` was running when its worker died: treat that work as slow from now on. */
   slow(target: EncodedTarget): void {
     this.#recent = false;
-    this.#byTarget.set(target, false);
+    this.#byTarget.set(target, SLOW);
   }
 }
 
@@ -187,6 +224,13 @@ export class Scheduler<J extends Job> {
   #broken = false;
   #closing = false;
   #terminated = false;
+  /** The lane whose lone job was reported on the spot, until it reports idle (see "Lone jobs"), and since when. */
+  #warm: Lane<J> | undefined;
+  #warmSince = 0;
+  /** Dispatches again once a lone job has waited WARM_WAIT_MS for the warm lane. */
+  #warmTimer: NodeJS.Timeout | undefined;
+  /** What the current dispatch sent: nothing, one job (and to which lane), or more (null). */
+  #lone: LoneSend<J> | null | undefined;
 
   constructor(kind: WorkerKind<J>, jobs: JobQueue<J>, options: SchedulerOptions) {
     this.#kind = kind;
@@ -204,13 +248,23 @@ export class Scheduler<J extends Job> {
         const reason = error instanceof Error ? error.message : String(error);
         this.#jobs.fail(job, new TypeError(`an argument of the task cannot be sent to a ${this.#kind.names.worker}: ${reason}`));
       },
-      initFailed: (lane, cause) => this.#initFailed(lane, cause),
-      died: (lane, death) => this.#died(lane, death),
+      initFailed: (lane, cause) => {
+        this.#cool(lane);
+        this.#initFailed(lane, cause);
+      },
+      died: (lane, death) => {
+        this.#cool(lane);
+        this.#died(lane, death);
+      },
       ended: (lane) => {
+        this.#cool(lane);
         this.#lanes.delete(lane);
         this.dispatch();
       },
-      idle: () => this.dispatch(),
+      idle: (lane) => {
+        this.#cool(lane);
+        this.dispatch();
+      },
     };
   }
 
@@ -222,6 +276,16 @@ export class Scheduler<J extends Job> {
   /** Hands queued jobs to lanes with room, opens lanes for the rest, retires the ones done with (see the header). */
   dispatch(): void {
     if (this.#broken || this.#terminated) return;
+    // A lone job waits for the warm lane (see "Lone jobs"), which dispatches again when it is idle.
+    if (this.#warm !== undefined && this.#jobs.size === 1) {
+      if (performance.now() - this.#warmSince < WARM_WAIT_MS) {
+        if (this.#warmTimer === undefined) this.#warmTimer = setTimeout(() => this.dispatch(), WARM_WAIT_MS).unref();
+        else this.#warmTimer.refresh();
+        return;
+      }
+      this.#warm = undefined;
+    }
+    this.#lone = undefined;
     // A worker that ran its quota is replaced: retire it first, so that it does not count as live.
     for (const lane of this.#lanes) if (lane.inFlight === 0 && lane.assigned >= this.#maxTasks) lane.retire();
     // Each lane's share of the queue is fixed now, for the whole dispatch.
@@ -256,11 +320,22 @@ export class Scheduler<J extends Job> {
         if (lane.state !== 'ready' || lane.inFlight > 0) continue;
         const jobs = this.#kind.steal(this.#lanes);
         if (jobs.length === 0) break;
-        lane.send(jobs, jobs.map((job) => this.#fast.isFast(job.target)));
+        this.#sendJobs(lane, jobs);
       }
     }
     const queued = this.#jobs.size > 0;
     for (const lane of this.#lanes) lane.keepAlive(queued || lane.inFlight > 0);
+    // Last, with the dispatch done (reporting settles futures, whose callbacks may dispatch again).
+    // (TypeScript keeps the field narrowed to its reset value across the calls above.)
+    const lone = this.#lone as LoneSend<J> | null | undefined;
+    if (lone && !queued && this.#fast.isShort(lone.job.target) && lone.lane.awaitLone?.() === true) {
+      this.#warm = lone.lane;
+      this.#warmSince = performance.now();
+    }
+  }
+
+  #cool(lane: Lane<J>): void {
+    if (this.#warm === lane) this.#warm = undefined;
   }
 
   /**
@@ -324,8 +399,13 @@ export class Scheduler<J extends Job> {
   /** Takes up to `n` jobs from the queue and sends them to `lane`; returns how many. */
   #send(lane: Lane<J>, n: number): number {
     const jobs = this.#jobs.take(n);
-    if (jobs.length > 0) lane.send(jobs, jobs.map((job) => this.#fast.isFast(job.target)));
+    if (jobs.length > 0) this.#sendJobs(lane, jobs);
     return jobs.length;
+  }
+
+  #sendJobs(lane: Lane<J>, jobs: J[]): void {
+    this.#lone = this.#lone === undefined && jobs.length === 1 ? { lane, job: jobs[0] } : null;
+    lane.send(jobs, jobs.map((job) => this.#fast.isFast(job.target)));
   }
 
   #died(lane: Lane<J>, death: Death<J>): void {

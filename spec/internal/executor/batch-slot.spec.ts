@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import {
   allocateSlots, claim, claimRange, closeClaims, isReady, markReady, readResults, resetSlot, slotViews, stealable, stealTail, writeResult,
-  ARENA_BYTES, type SlotViews,
+  ARENA_BYTES, BYTES, type SlotViews,
 } from '../../../lib/internal/executor/batch-slot';
 import { encodeError, type EncodedOutcome } from '../../../lib/internal/transport';
 import { HANDLE_TAG } from '../../../lib/internal/transport/shareable';
@@ -22,7 +22,7 @@ function fresh(length: number, slots = 1, index = 0): SlotViews {
 
 function results(views: SlotViews): Array<{ outcome: EncodedOutcome; ms: number; index: number }> {
   const out: Array<{ outcome: EncodedOutcome; ms: number; index: number }> = [];
-  readResults(views, (outcome, ms, index) => out.push({ outcome, ms, index }));
+  readResults(views, { count: 0, offset: 0 }, (outcome, ms, index) => out.push({ outcome, ms, index }));
   return out;
 }
 
@@ -180,6 +180,35 @@ describe('results arena', () => {
     expect(writeResult(views, { ok: true, value: new Int32Array(new SharedArrayBuffer(8)) }, 0)).toBe('unserializable');
     expect(writeResult(views, { ok: true, value: () => 1 }, 0)).toBe('unserializable');
     expect(results(views)).toEqual([]);
+  });
+
+  test('a read cursor visits each result once: a second read sees only what was written after the first', () => {
+    const views = fresh(4);
+    const cursor = { count: 0, offset: 0 };
+    const seen: Array<[unknown, number]> = [];
+    const visit = (outcome: EncodedOutcome, _ms: number, index: number): void => void seen.push([(outcome as { value: unknown }).value, index]);
+    writeResult(views, { ok: true, value: 'first' }, 0);
+    expect(readResults(views, cursor, visit)).toBe(1);
+    expect(readResults(views, cursor, visit)).toBe(1); // nothing new
+    writeResult(views, { ok: true, value: { second: 2 } }, 0);
+    writeResult(views, { ok: true, value: 3 }, 0);
+    expect(readResults(views, cursor, visit)).toBe(3);
+    expect(seen).toEqual([['first', 0], [{ second: 2 }, 1], [3, 2]]);
+    // After the last entry: the cursor stands where the next one would be written.
+    expect(cursor.offset).toBe(Atomics.load(views.header, BYTES));
+  });
+
+  test('a visit that reads again (as a callback of a settled future may) does not see the same result twice', () => {
+    const views = fresh(3);
+    const cursor = { count: 0, offset: 0 };
+    const seen: number[] = [];
+    const visit = (_outcome: EncodedOutcome, _ms: number, index: number): void => {
+      seen.push(index);
+      if (index === 0) readResults(views, cursor, visit);
+    };
+    for (let i = 0; i < 3; i++) writeResult(views, { ok: true, value: i }, 0);
+    readResults(views, cursor, visit);
+    expect(seen).toEqual([0, 1, 2]);
   });
 
   test('each slot of a pool buffer is its own memory', () => {

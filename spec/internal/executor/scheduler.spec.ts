@@ -65,6 +65,25 @@ class FakeLane implements Lane<TestJob> {
     this.busy = busy;
   }
 
+  /** Set by a test: how this lane answers the scheduler's wait for a lone job ('hit' reports it on the spot). */
+  lone: 'hit' | 'miss' | undefined;
+  /** The jobs it was asked to wait for. */
+  readonly waitedFor: string[] = [];
+
+  awaitLone(): boolean {
+    this.waitedFor.push(this.jobs[0].name);
+    if (this.lone !== 'hit') return false;
+    // Reported now; the lane holds it until its worker's message says it is free (release()).
+    this.#events.finished(this, this.jobs[0], { ok: true, value: this.jobs[0].name }, 0.001);
+    return true;
+  }
+
+  /** The worker's message after a hit: the lane is free. */
+  release(): void {
+    this.jobs.splice(0, 1);
+    this.#events.idle(this);
+  }
+
   // ── what the test makes the worker report ──
 
   ready(): void {
@@ -164,11 +183,13 @@ function setup(options: Setup = {}) {
   return { kind, queue, scheduler, submit, stops: () => stops };
 }
 
-/** Makes the latest result fast: one job, finished in no time. */
+/** Makes the latest result fast (and short: at most SHORT_MS): one job, finished in no time. */
 function warmUp(s: ReturnType<typeof setup>): void {
   s.submit(1, FAST_TARGET, 'warm');
   s.kind.lanes[0].finish(1, 0.01);
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const sizes = (lane: FakeLane): number[] => lane.batches.map((b) => b.names.length);
 
@@ -364,5 +385,91 @@ describe('scheduling core: lanes over their lifetime', () => {
     s.scheduler.terminate(reason);
     expect(jobs.map((job) => job.outcome?.value)).toEqual([reason, reason, reason, reason]);
     expect(s.kind.lanes.map((lane) => lane.state)).toEqual(['dead', 'dead']);
+  });
+});
+
+describe('scheduling core: lone jobs', () => {
+  test('a lone job of a short target is waited for on the spot; not one that ran longer than SHORT_MS, nor one of several', () => {
+    const s = setup({ maxWorkers: 2 });
+    warmUp(s); // ran 0.01 ms: short
+    const [lane] = s.kind.lanes;
+    s.submit(1, FAST_TARGET, 'lone');
+    expect(lane.waitedFor).toEqual(['lone0']);
+    lane.finish(1, 0.5); // fast, but not short
+    s.submit(1, FAST_TARGET, 'after-fast');
+    expect(lane.waitedFor).toEqual(['lone0']);
+    lane.finish(1, 0.005);
+    s.submit(2, FAST_TARGET, 'pair'); // two jobs in one dispatch: nobody waits
+    expect(s.kind.lanes.flatMap((l) => l.waitedFor)).toEqual(['lone0']);
+  });
+
+  test('a lone job of a target never measured is not waited for', () => {
+    const s = setup({ maxWorkers: 1 });
+    warmUp(s);
+    s.submit(1, SLOW_TARGET, 'new');
+    expect(s.kind.lanes[0].waitedFor).toEqual([]);
+  });
+
+  test('after a hit, the next lone job waits for that warm lane instead of waking another worker, and goes to it once it is free', () => {
+    const s = setup({ maxWorkers: 2 });
+    warmUp(s);
+    const [a] = s.kind.lanes;
+    a.lone = 'hit';
+    const [first] = s.submit(1, FAST_TARGET, 'first');
+    expect(first.outcome).toEqual({ ok: true, value: 'first0' }); // reported on the spot
+    const [second] = s.submit(1, FAST_TARGET, 'second');
+    expect(s.kind.lanes).toHaveLength(1); // no second lane opened for it
+    expect(s.queue.size).toBe(1);
+    a.release();
+    expect(a.batches.at(-1)?.names).toEqual(['second0']);
+    expect(second.outcome).toEqual({ ok: true, value: 'second0' });
+  });
+
+  test('more than one job does not wait for the warm lane', () => {
+    const s = setup({ maxWorkers: 2 });
+    warmUp(s);
+    s.kind.lanes[0].lone = 'hit';
+    s.submit(1, FAST_TARGET, 'first');
+    s.submit(2, FAST_TARGET, 'pair');
+    expect(s.kind.lanes).toHaveLength(2); // a second lane opened for them (its share: one each)
+    expect(s.kind.lanes[1].batches.map((b) => b.names)).toEqual([['pair0']]);
+  });
+
+  test('after a miss, nothing waits: the next lone job goes to a free lane at once', () => {
+    const s = setup({ maxWorkers: 2 });
+    warmUp(s);
+    s.kind.lanes[0].lone = 'miss';
+    s.submit(1, FAST_TARGET, 'first');
+    s.submit(1, FAST_TARGET, 'second');
+    expect(s.kind.lanes).toHaveLength(2);
+    expect(s.kind.lanes[1].batches.map((b) => b.names)).toEqual([['second0']]);
+  });
+
+  test('a warm lane that does not free up within a millisecond (its task left the thread busy) loses the lone job to another lane', async () => {
+    const s = setup({ maxWorkers: 2 });
+    warmUp(s);
+    const [a] = s.kind.lanes;
+    a.lone = 'hit';
+    s.submit(1, FAST_TARGET, 'first');
+    s.submit(1, FAST_TARGET, 'second');
+    expect(s.queue.size).toBe(1);
+    const deadline = Date.now() + 5000;
+    while (s.queue.size > 0 && Date.now() < deadline) await sleep(5);
+    expect(s.kind.lanes).toHaveLength(2);
+    expect(s.kind.lanes[1].batches.map((b) => b.names)).toEqual([['second0']]);
+    a.release(); // the late message changes nothing
+    expect(a.batches.map((b) => b.names)).toEqual([['warm0'], ['first0']]);
+  });
+
+  test('a warm lane that dies instead frees the lone job for another lane at once', () => {
+    const s = setup({ maxWorkers: 2 });
+    warmUp(s);
+    const [a] = s.kind.lanes;
+    a.lone = 'hit';
+    s.submit(1, FAST_TARGET, 'first');
+    s.submit(1, FAST_TARGET, 'second');
+    a.jobs.splice(0); // its one job was reported already
+    a.die(0, 'exit code 1');
+    expect(s.kind.lanes[1].batches.map((b) => b.names)).toEqual([['second0']]);
   });
 });
