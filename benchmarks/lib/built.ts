@@ -4,8 +4,11 @@
  * worker that loads `.ts` files through tsx pays tens of milliseconds that no user of the package
  * pays.
  *
- * Uses `dist/` when `npm run build` made it after the last change to `lib/`; else compiles `lib/`
- * (tsconfig.build.json) into `build/bench-lib/` once per change.
+ * Uses `dist/` when it was built after the last change to `lib/`; else builds it first, as
+ * `npm run build` does. It must be `dist/` and no other folder: a task's code that requires
+ * `threadkit/…` in a worker gets the package's `dist/` (a second copy of the library next to
+ * another folder would not share its registries with it), and the library finds its native addon
+ * at `native/` next to its own folder.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,9 +17,6 @@ import * as path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 const LIB = path.join(ROOT, 'lib');
 const DIST = path.join(ROOT, 'dist');
-const BENCH_LIB = path.join(ROOT, 'build', 'bench-lib');
-/** Written after a successful compile into BENCH_LIB. */
-const STAMP = path.join(BENCH_LIB, '.built');
 
 /** Newest modification time of the `.ts` files under `dir`. */
 function newestSource(dir: string): number {
@@ -37,25 +37,21 @@ function builtAfter(marker: string, sources: number): boolean {
   }
 }
 
-/** Directory of a compiled library at least as new as lib/, or undefined. */
+/** `dist/` when it is at least as new as lib/, else undefined. */
 export function freshBuild(): string | undefined {
-  const sources = newestSource(LIB);
-  if (builtAfter(path.join(DIST, 'threading', 'index.js'), sources)) return DIST;
-  if (builtAfter(STAMP, sources)) return BENCH_LIB;
-  return undefined;
+  return builtAfter(path.join(DIST, 'threading', 'index.js'), newestSource(LIB)) ? DIST : undefined;
 }
 
-/** Directory of the compiled library (its `threading/index.js` and so on), compiling it first when needed. */
+/** `dist/`, built first when it is out of date (what `npm run build` does: the old one removed, then tsc). */
 export async function builtLib(): Promise<string> {
-  const fresh = freshBuild();
-  if (fresh !== undefined) return fresh;
+  if (freshBuild() !== undefined) return DIST;
+  fs.rmSync(DIST, { recursive: true, force: true });
   const tsc = require.resolve('typescript/bin/tsc');
   await new Promise<void>((resolve, reject) => {
-    execFile(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', BENCH_LIB], { cwd: ROOT, timeout: 180_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`compiling lib/ failed: ${(stdout + stderr).trim().split('\n')[0] || error.message}`));
+    execFile(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, timeout: 180_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`building dist/ from lib/ failed: ${(stdout + stderr).trim().split('\n')[0] || error.message}`));
       else resolve();
     });
   });
-  fs.writeFileSync(STAMP, `${new Date().toISOString()}\n`);
-  return BENCH_LIB;
+  return DIST;
 }

@@ -227,8 +227,9 @@ export class Scheduler<J extends Job> {
   /** The lane whose lone job was reported on the spot, until it reports idle (see "Lone jobs"), and since when. */
   #warm: Lane<J> | undefined;
   #warmSince = 0;
-  /** Dispatches again once a lone job has waited WARM_WAIT_MS for the warm lane. */
+  /** Dispatches again once a lone job has waited WARM_WAIT_MS for the warm lane; armed at most once at a time. */
   #warmTimer: NodeJS.Timeout | undefined;
+  #warmTimerArmed = false;
   /** What the current dispatch sent: nothing, one job (and to which lane), or more (null). */
   #lone: LoneSend<J> | null | undefined;
 
@@ -279,8 +280,7 @@ export class Scheduler<J extends Job> {
     // A lone job waits for the warm lane (see "Lone jobs"), which dispatches again when it is idle.
     if (this.#warm !== undefined && this.#jobs.size === 1) {
       if (performance.now() - this.#warmSince < WARM_WAIT_MS) {
-        if (this.#warmTimer === undefined) this.#warmTimer = setTimeout(() => this.dispatch(), WARM_WAIT_MS).unref();
-        else this.#warmTimer.refresh();
+        this.#armWarmTimer();
         return;
       }
       this.#warm = undefined;
@@ -336,6 +336,19 @@ export class Scheduler<J extends Job> {
 
   #cool(lane: Lane<J>): void {
     if (this.#warm === lane) this.#warm = undefined;
+  }
+
+  /** Makes sure a dispatch comes within WARM_WAIT_MS (a lone job waits for the warm lane). */
+  #armWarmTimer(): void {
+    if (this.#warmTimerArmed) return;
+    this.#warmTimerArmed = true;
+    const fire = (): void => {
+      this.#warmTimerArmed = false;
+      this.dispatch();
+    };
+    // Made once and re-armed: a program that submits one task at a time waits like this for each.
+    if (this.#warmTimer === undefined) this.#warmTimer = setTimeout(fire, WARM_WAIT_MS).unref();
+    else this.#warmTimer.refresh();
   }
 
   /**
