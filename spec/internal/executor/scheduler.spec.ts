@@ -403,6 +403,18 @@ describe('scheduling core: lone jobs', () => {
     expect(s.kind.lanes.flatMap((l) => l.waitedFor)).toEqual(['lone0']);
   });
 
+  test('a lone job is not waited for while another job is out (the program has other work going)', () => {
+    const s = setup({ maxWorkers: 2 });
+    warmUp(s);
+    const [a] = s.kind.lanes;
+    a.lone = 'miss';
+    s.submit(1, FAST_TARGET, 'first');
+    expect(a.waitedFor).toEqual(['first0']);
+    s.submit(1, FAST_TARGET, 'second'); // 'first' is still running on a
+    expect(s.kind.lanes[1].batches.map((b) => b.names)).toEqual([['second0']]);
+    expect(s.kind.lanes[1].waitedFor).toEqual([]);
+  });
+
   test('a lone job of a target never measured is not waited for', () => {
     const s = setup({ maxWorkers: 1 });
     warmUp(s);
