@@ -389,9 +389,25 @@ describe('scheduling core: lanes over their lifetime', () => {
 });
 
 describe('scheduling core: lone jobs', () => {
-  test('a lone job of a short target is waited for on the spot; not one that ran longer than SHORT_MS, nor one of several', () => {
+  /**
+   * Two lanes, short work; lane a answers the wait for a lone job as `answer`; then `first` goes out
+   * alone (to a), and `then` more jobs are submitted right after.
+   */
+  function loneThenMore(answer: 'hit' | 'miss', then: number) {
     const s = setup({ maxWorkers: 2 });
     warmUp(s); // ran 0.01 ms: short
+    const [a] = s.kind.lanes;
+    a.lone = answer;
+    const [first] = s.submit(1, FAST_TARGET, 'first');
+    const more = s.submit(then, FAST_TARGET, 'next');
+    /** What the second lane was sent, if it was opened. */
+    const second = (): string[][] => s.kind.lanes[1]?.batches.map((b) => b.names) ?? [];
+    return { s, a, first, more, second };
+  }
+
+  test('a lone job of a short target is waited for on the spot; not one that ran longer than SHORT_MS, nor one of several', () => {
+    const s = setup({ maxWorkers: 2 });
+    warmUp(s);
     const [lane] = s.kind.lanes;
     s.submit(1, FAST_TARGET, 'lone');
     expect(lane.waitedFor).toEqual(['lone0']);
@@ -403,16 +419,15 @@ describe('scheduling core: lone jobs', () => {
     expect(s.kind.lanes.flatMap((l) => l.waitedFor)).toEqual(['lone0']);
   });
 
-  test('a lone job is not waited for while another job is out (the program has other work going)', () => {
-    const s = setup({ maxWorkers: 2 });
-    warmUp(s);
-    const [a] = s.kind.lanes;
-    a.lone = 'miss';
-    s.submit(1, FAST_TARGET, 'first');
-    expect(a.waitedFor).toEqual(['first0']);
-    s.submit(1, FAST_TARGET, 'second'); // 'first' is still running on a
-    expect(s.kind.lanes[1].batches.map((b) => b.names)).toEqual([['second0']]);
-    expect(s.kind.lanes[1].waitedFor).toEqual([]);
+  test('one job sent while others stay queued is not waited for', () => {
+    const s = setup({ maxWorkers: 1 });
+    warmUp(s); // FAST_TARGET is short
+    s.submit(1, SLOW_TARGET, 'slow');
+    s.kind.lanes[0].finish(1, 50); // the latest result is slow: one job per lane again
+    s.submit(2, FAST_TARGET, 'two');
+    expect(s.kind.lanes[0].batches.at(-1)?.names).toEqual(['two0']);
+    expect(s.queue.size).toBe(1);
+    expect(s.kind.lanes[0].waitedFor).toEqual([]);
   });
 
   test('a lone job of a target never measured is not waited for', () => {
@@ -422,66 +437,43 @@ describe('scheduling core: lone jobs', () => {
     expect(s.kind.lanes[0].waitedFor).toEqual([]);
   });
 
+  test('after a miss, nothing waits: the next lone job goes to a free lane at once, and is not waited for while the first is out', () => {
+    const { s, a, second } = loneThenMore('miss', 1);
+    expect(a.waitedFor).toEqual(['first0']);
+    expect(second()).toEqual([['next0']]);
+    expect(s.kind.lanes[1].waitedFor).toEqual([]); // the program has other work going
+  });
+
   test('after a hit, the next lone job waits for that warm lane instead of waking another worker, and goes to it once it is free', () => {
-    const s = setup({ maxWorkers: 2 });
-    warmUp(s);
-    const [a] = s.kind.lanes;
-    a.lone = 'hit';
-    const [first] = s.submit(1, FAST_TARGET, 'first');
+    const { s, a, first, more } = loneThenMore('hit', 1);
     expect(first.outcome).toEqual({ ok: true, value: 'first0' }); // reported on the spot
-    const [second] = s.submit(1, FAST_TARGET, 'second');
-    expect(s.kind.lanes).toHaveLength(1); // no second lane opened for it
+    expect(s.kind.lanes).toHaveLength(1); // no second lane opened for the next one
     expect(s.queue.size).toBe(1);
     a.release();
-    expect(a.batches.at(-1)?.names).toEqual(['second0']);
-    expect(second.outcome).toEqual({ ok: true, value: 'second0' });
+    expect(a.batches.at(-1)?.names).toEqual(['next0']);
+    expect(more[0].outcome).toEqual({ ok: true, value: 'next0' });
   });
 
   test('more than one job does not wait for the warm lane', () => {
-    const s = setup({ maxWorkers: 2 });
-    warmUp(s);
-    s.kind.lanes[0].lone = 'hit';
-    s.submit(1, FAST_TARGET, 'first');
-    s.submit(2, FAST_TARGET, 'pair');
+    const { s, second } = loneThenMore('hit', 2);
     expect(s.kind.lanes).toHaveLength(2); // a second lane opened for them (its share: one each)
-    expect(s.kind.lanes[1].batches.map((b) => b.names)).toEqual([['pair0']]);
-  });
-
-  test('after a miss, nothing waits: the next lone job goes to a free lane at once', () => {
-    const s = setup({ maxWorkers: 2 });
-    warmUp(s);
-    s.kind.lanes[0].lone = 'miss';
-    s.submit(1, FAST_TARGET, 'first');
-    s.submit(1, FAST_TARGET, 'second');
-    expect(s.kind.lanes).toHaveLength(2);
-    expect(s.kind.lanes[1].batches.map((b) => b.names)).toEqual([['second0']]);
+    expect(second()).toEqual([['next0']]);
   });
 
   test('a warm lane that does not free up within a millisecond (its task left the thread busy) loses the lone job to another lane', async () => {
-    const s = setup({ maxWorkers: 2 });
-    warmUp(s);
-    const [a] = s.kind.lanes;
-    a.lone = 'hit';
-    s.submit(1, FAST_TARGET, 'first');
-    s.submit(1, FAST_TARGET, 'second');
+    const { s, a, second } = loneThenMore('hit', 1);
     expect(s.queue.size).toBe(1);
     const deadline = Date.now() + 5000;
     while (s.queue.size > 0 && Date.now() < deadline) await sleep(5);
-    expect(s.kind.lanes).toHaveLength(2);
-    expect(s.kind.lanes[1].batches.map((b) => b.names)).toEqual([['second0']]);
+    expect(second()).toEqual([['next0']]);
     a.release(); // the late message changes nothing
     expect(a.batches.map((b) => b.names)).toEqual([['warm0'], ['first0']]);
   });
 
   test('a warm lane that dies instead frees the lone job for another lane at once', () => {
-    const s = setup({ maxWorkers: 2 });
-    warmUp(s);
-    const [a] = s.kind.lanes;
-    a.lone = 'hit';
-    s.submit(1, FAST_TARGET, 'first');
-    s.submit(1, FAST_TARGET, 'second');
+    const { a, second } = loneThenMore('hit', 1);
     a.jobs.splice(0); // its one job was reported already
     a.die(0, 'exit code 1');
-    expect(s.kind.lanes[1].batches.map((b) => b.names)).toEqual([['second0']]);
+    expect(second()).toEqual([['next0']]);
   });
 });

@@ -83,7 +83,7 @@ describe('thread lanes: a lone job read on the spot', () => {
     const job: Job = { target: marked, args: encodeArgs([flag, x]), chunk: false };
     lane.send([job], [true]);
     spinUntil(() => Atomics.load(flag, 0) === 1, 20_000);
-    spinFor(50); // the result is stored right after the call returns
+    spinFor(200); // the result is stored right after the call returns
     return job;
   }
 
@@ -132,5 +132,23 @@ describe('thread lanes: a lone job read on the spot', () => {
     Atomics.notify(gate, 0);
     await idle[1];
     expect(seen.finished.map((f) => f.outcome)).toEqual([{ ok: true, value: 1 }, { ok: true, value: 'late' }]);
+  });
+});
+
+describe('thread lanes: waits that miss back off', () => {
+  test('after a miss, the next lone job goes without waiting; each further miss doubles that, up to 64; a hit ends it', () => {
+    const kind = new ThreadLanes<Job>({ maxWorkers: 1, initializer: undefined, namePrefix: 'lanes-spec', resourceLimits: undefined, busy: () => false });
+    const asks = (n: number): boolean[] => Array.from({ length: n }, () => kind.mayWait());
+    expect(asks(3)).toEqual([true, true, true]); // no miss yet
+    kind.waited(false);
+    expect(asks(2)).toEqual([false, true]);
+    kind.waited(false);
+    expect(asks(3)).toEqual([false, false, true]);
+    kind.waited(false);
+    expect(asks(5)).toEqual([false, false, false, false, true]);
+    for (let i = 0; i < 10; i++) kind.waited(false);
+    expect(asks(65).filter((may) => !may)).toHaveLength(64);
+    kind.waited(true);
+    expect(asks(2)).toEqual([true, true]);
   });
 });
