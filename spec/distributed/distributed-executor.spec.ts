@@ -61,7 +61,20 @@ describeExecutorSuite(
   'DistributedExecutor with two worker processes',
   () => new DistributedExecutor({ connection: redis.url, queue: QUEUE, secret: SECRET }),
   // slots: two workers of concurrency 2.
-  { maxWorkers: false, slots: 4, initializer: false, runningAtOnce: false },
+  {
+    maxWorkers: false,
+    slots: 4,
+    initializer: false,
+    runningAtOnce: false,
+    cancelsSettled: async () => {
+      const queue = new Queue(QUEUE, { connection: { host: '127.0.0.1', port: redis.port } });
+      try {
+        await until(async () => (await queue.getWaitingCount()) === 0, 'the cancelled jobs leaving Redis');
+      } finally {
+        await queue.close();
+      }
+    },
+  },
 );
 
 describe('DistributedExecutor: what crosses machines', () => {

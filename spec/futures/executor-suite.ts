@@ -47,6 +47,12 @@ export interface SuiteFeatures {
   slots?: number;
   initializer?: boolean;
   runningAtOnce?: boolean;
+  /**
+   * Resolves once the cancellations made so far reached the workers' side. An executor whose queue
+   * is elsewhere (Redis) removes a cancelled task's job a moment after `cancel()`, and a worker
+   * freed meanwhile may still take it (its result is then dropped). Omitted: at once.
+   */
+  cancelsSettled?: () => Promise<void>;
 }
 
 const MATH = path.join(__dirname, '../fixtures/futures-math.ts');
@@ -410,6 +416,7 @@ export function describeExecutorSuite(name: string, makeExecutor: (options?: Sui
           break;
         }
         expect(first).toBe('first');
+        await features.cancelsSettled?.();
         gate.release();
         await ex.shutdown();
         // With a pool of its own that is the one worker; else the workers' slots may each have started one.
