@@ -32,9 +32,10 @@
  * one result (a program with other work out — a server, a queue's worker — has other things to do
  * meanwhile): the lane may wait for it on the spot, for a few µs, instead of letting its thread go
  * idle until the worker's message wakes it (a kind whose results land in shared memory; the thread
- * pool does, see thread-lanes.ts for why it pays). Such a lane is warm: its worker is awake and frees
- * itself within µs. Until it does, a lone job waits in the queue for it rather than waking another
- * worker (which would start late, while three threads share two CPUs).
+ * pool does, see thread-lanes.ts for why it pays). Such a lane is warm: its worker is awake and
+ * frees itself within µs. Until it does (WARM_WAIT_MS at most), a lone job waits in the queue for
+ * it rather than waking another worker (which would start late, while three threads share two
+ * CPUs).
  *
  * Deaths: one accounting rule. When a lane's worker dies, the kind says, by its own evidence (the
  * batch slot's claim word, or the child's progress reports), which of the lane's jobs may have been
@@ -89,7 +90,7 @@ export interface Lane<J extends Job> {
   /** Whether the worker may keep the process alive: while it has work, or work is queued. */
   keepAlive(busy: boolean): void;
   /**
-   * The lane was just sent one short job and nothing else is queued: waits on the spot, briefly
+   * The lane was just sent one short job and no other job waits or runs: waits on the spot, briefly
    * (the kind knows how long pays), for its result, and reports it if it came (a kind whose
    * results are in shared memory; see "Lone jobs" in the header). Returns true when it did: the
    * lane then reports idle as soon as its worker's message comes.
@@ -343,13 +344,15 @@ export class Scheduler<J extends Job> {
   #armWarmTimer(): void {
     if (this.#warmTimerArmed) return;
     this.#warmTimerArmed = true;
-    const fire = (): void => {
+    // Made once and re-armed: a program that submits one task at a time waits like this for each.
+    if (this.#warmTimer !== undefined) {
+      this.#warmTimer.refresh();
+      return;
+    }
+    this.#warmTimer = setTimeout(() => {
       this.#warmTimerArmed = false;
       this.dispatch();
-    };
-    // Made once and re-armed: a program that submits one task at a time waits like this for each.
-    if (this.#warmTimer === undefined) this.#warmTimer = setTimeout(fire, WARM_WAIT_MS).unref();
-    else this.#warmTimer.refresh();
+    }, WARM_WAIT_MS).unref();
   }
 
   /**

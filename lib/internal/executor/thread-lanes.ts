@@ -104,7 +104,7 @@ export class ThreadLanes<J extends Job> implements WorkerKind<J> {
   async close(): Promise<void> {
     // A lane whose results were all collected may still wait for its thread's reply (it comes at
     // once: the thread has nothing left to run); the threads end after it, with nothing in flight.
-    await Promise.all(this.#lanes.map((lane) => lane.replied));
+    await Promise.allSettled(this.#lanes.map((lane) => lane.replied));
     const pool = this.#pool;
     this.#pool = undefined;
     if (pool !== undefined) await pool.destroy();
@@ -259,9 +259,9 @@ class SlotLane<J extends Job> implements Lane<J> {
    * The lane was just sent a lone short job (scheduler.ts, "Lone jobs"): spins for its result for
    * at most WAIT_MS and reports it if it came. Why it pays on this machine's kind of VM: a thread
    * that goes idle in the event loop is woken by the worker's reply through the hypervisor, which
-   * costs about 20 µs, longer than a short task takes; spinning keeps this thread awake, and the result
-   * is in the slot's arena before the reply is even posted. The lane stays in flight until the
-   * reply (the thread is piscina's until then), and `#finish` reads only what is left.
+   * costs about 20 µs, longer than a short task runs; spinning keeps this thread awake, and the
+   * result is in the slot's arena before the reply is even posted. The lane stays in flight until
+   * the reply (the thread is piscina's until then), and `#finish` reads only what is left.
    */
   awaitLone(): boolean {
     if (this.#end !== 1 || this.#read.count !== 0 || !this.#kind.mayWait()) return false;
@@ -281,6 +281,7 @@ class SlotLane<J extends Job> implements Lane<J> {
     return true;
   }
 
+  /** Settles once the batch in flight, if any, is over (what close() waits for). */
   get replied(): Promise<void> {
     return this.#replied;
   }
