@@ -50,6 +50,17 @@ export interface JobQueueOwner<J> {
   brokenError(message: string, cause: unknown): Error;
 }
 
+/** Jobs out with workers in this process, over every queue (see {@link jobsOutInProcess}). */
+let outInProcess = 0;
+
+/**
+ * Jobs taken and not yet reported, over every pool of this process: whether the program has other
+ * work going than the job it just sent (the scheduling core's "Lone jobs").
+ */
+export function jobsOutInProcess(): number {
+  return outInProcess;
+}
+
 export class JobQueue<J> {
   readonly #owner: JobQueueOwner<J>;
   readonly #queued = new Deque<J>();
@@ -128,6 +139,7 @@ export class JobQueue<J> {
       if (this.#owner.start(job)) out.push(job);
     }
     this.#inFlight += out.length;
+    outInProcess += out.length;
     if (out.length === 0) this.#maybeStop();
     return out;
   }
@@ -148,6 +160,7 @@ export class JobQueue<J> {
   requeue(jobs: readonly J[]): void {
     if (jobs.length === 0) return;
     this.#inFlight -= jobs.length;
+    outInProcess -= jobs.length;
     if (this.#broken !== undefined) {
       for (const job of jobs) this.#owner.settle(job, false, this.brokenError());
       this.#maybeStop();
@@ -199,6 +212,7 @@ export class JobQueue<J> {
 
   #settle(job: J, ok: boolean, value: unknown): void {
     this.#inFlight--;
+    outInProcess--;
     this.#owner.settle(job, ok, value);
     if (this.#inFlight === 0) this.#maybeStop();
   }

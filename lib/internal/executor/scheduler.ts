@@ -28,9 +28,9 @@
  *   not started (the thread pool's steal), so no job waits behind a blocked one while a worker is free.
  *
  * Lone jobs. A job is short when it ran for at most SHORT_MS. When a dispatch sent exactly one job,
- * of a short target, and no other job waits or runs, the program is most likely waiting for that
- * one result (a program with other work out — a server, a queue's worker — has other things to do
- * meanwhile): the lane may wait for it on the spot, for a few µs, instead of letting its thread go
+ * of a short target, nothing else waits, and no other job of any pool of this process runs, the
+ * program is most likely waiting for that one result (a program with other work out — a server, a
+ * queue's worker with several slots — has other things to do meanwhile): the lane may wait for it on the spot, for a few µs, instead of letting its thread go
  * idle until the worker's message wakes it (a kind whose results land in shared memory; the thread
  * pool does, see thread-lanes.ts for why it pays). Such a lane is warm: its worker is awake and
  * frees itself within µs. Until it does (WARM_WAIT_MS at most), a lone job waits in the queue for
@@ -54,7 +54,7 @@
  */
 import type { EncodedOutcome, EncodedTarget } from '../transport';
 import type { Job } from './batch';
-import type { JobQueue } from './job-queue';
+import { jobsOutInProcess, type JobQueue } from './job-queue';
 
 /** A job that ran at most this many milliseconds in its worker is fast (see the header). */
 export const FAST_MS = 1;
@@ -330,7 +330,7 @@ export class Scheduler<J extends Job> {
     // Last, with the dispatch done (reporting settles futures, whose callbacks may dispatch again).
     // (TypeScript keeps the field narrowed to its reset value across the calls above.)
     const lone = this.#lone as LoneSend<J> | null | undefined;
-    if (lone && !queued && this.#jobs.inFlight === 1 && this.#fast.isShort(lone.job.target) && lone.lane.awaitLone?.() === true) {
+    if (lone && !queued && jobsOutInProcess() === 1 && this.#fast.isShort(lone.job.target) && lone.lane.awaitLone?.() === true) {
       this.#warm = lone.lane;
       this.#warmSince = performance.now();
     }
