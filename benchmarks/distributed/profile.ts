@@ -36,21 +36,38 @@ function cpuMs(pid: number): number {
   }
 }
 
-/** CPU ms of this process's threads, by thread name (the main thread, V8's workers, libuv's pool). */
-function threadCpu(): Map<string, number> {
-  const byName = new Map<string, number>();
-  for (const tid of fs.readdirSync('/proc/self/task')) {
+/** CPU ms of the threads of a process (this one by default), by thread name (the main thread, V8's workers, libuv's pool), added to `byName`. */
+function threadCpu(pid = process.pid, byName = new Map<string, number>()): Map<string, number> {
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
-      const text = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+      const text = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
       const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
       const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      const key = Number(tid) === process.pid ? 'main' : `other ${name}`;
+      const key = Number(tid) === pid ? 'main' : `other ${name}`;
       byName.set(key, (byName.get(key) ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / 100);
     } catch {
       /* gone */
     }
   }
   return byName;
+}
+
+/** Context switches (voluntary and not) of every live thread of a process: each is a sleep or a preemption. */
+function switches(pid: number): number {
+  let total = 0;
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const text = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'latin1');
+        for (const m of text.matchAll(/ctxt_switches:\s+(\d+)/g)) total += Number(m[1]);
+      } catch {
+        /* gone */
+      }
+    }
+  } catch {
+    /* gone */
+  }
+  return total;
 }
 
 function descendants(pid: number): number[] {
@@ -164,10 +181,13 @@ async function main(): Promise<void> {
           workers: pids(side.workers).reduce((s, p) => s + cpuMs(p), 0) - taskPids.reduce((s, p) => s + cpuMs(p), 0),
           tasks: taskPids.reduce((s, p) => s + cpuMs(p), 0),
           redis: cpuMs(redisPid),
+          switches: { self: switches(process.pid), workers: side.workers.reduce((s, w) => s + switches(w.pid!), 0), redis: switches(redisPid) },
           stats: await commandstats(client),
         };
         const gcBefore = gcMs;
         const threadsBefore = threadCpu();
+        const workerThreadsBefore = new Map<string, number>();
+        for (const w of side.workers) threadCpu(w.pid!, workerThreadsBefore);
         const t0 = performance.now();
         await side.burst(n);
         const wall = performance.now() - t0;
@@ -182,9 +202,15 @@ async function main(): Promise<void> {
         add(side.name, 'cpu submitter system µs', selfUsage.system);
         add(side.name, 'cpu submitter GC µs', (gcMs - gcBefore) * 1000);
         for (const [name, ms] of threadCpu()) add(side.name, `cpu submitter thread ${name} µs`, (ms - (threadsBefore.get(name) ?? 0)) * 1000);
+        const workerThreads = new Map<string, number>();
+        for (const w of side.workers) threadCpu(w.pid!, workerThreads);
+        for (const [name, ms] of workerThreads) add(side.name, `cpu workers thread ${name} µs`, (ms - (workerThreadsBefore.get(name) ?? 0)) * 1000);
         add(side.name, 'cpu workers µs', (workersNow - before.workers) * 1000);
         add(side.name, 'cpu tasks µs', (tasksNow - before.tasks) * 1000);
         add(side.name, 'cpu redis µs', (cpuMs(redisPid) - before.redis) * 1000);
+        add(side.name, 'switches submitter', switches(process.pid) - before.switches.self);
+        add(side.name, 'switches workers', side.workers.reduce((s, w) => s + switches(w.pid!), 0) - before.switches.workers);
+        add(side.name, 'switches redis', switches(redisPid) - before.switches.redis);
         for (const [key, value] of stats) if (key !== 'info' && key !== 'info µs') add(side.name, `redis ${key}`, value - (before.stats.get(key) ?? 0));
       }
     }

@@ -2,15 +2,16 @@
  * runWorker: serves a DistributedExecutor's queue on this machine.
  *
  * A BullMQ Worker takes jobs from the queue, at most `concurrency` at a time; each job's task is
- * checked (signature), then run through `task-entry.ts` in a local ThreadPoolExecutor or
- * ProcessPoolExecutor, and its signed outcome becomes the job's return value. This process's main
- * thread never runs task code.
+ * checked (signature), then run in a local ThreadPoolExecutor or ProcessPoolExecutor, and its
+ * signed outcome becomes the job's return value. The task goes to the pool as it arrived (target
+ * and arguments in wire form) and its outcome comes back in wire form (`kSubmitEncoded`): this
+ * process's main thread never compiles or calls task code, and never decodes what it only forwards.
  *
  * Slots. Each of the `concurrency` jobs in progress has a one-worker executor of its own (a slot),
- * rather than all sharing one pool of `concurrency` workers: a pool batches and pipelines work it
- * has seen run fast, and here every task goes through the same entry function, so a shared pool
- * could queue a job behind a blocked one while another of its workers idles. One task per slot
- * keeps the jobs BullMQ handed out running side by side, as the local pools would run them.
+ * rather than all sharing one pool of `concurrency` workers: a pool batches and pipelines calls of
+ * a function it has seen run fast, so a shared pool could queue a job behind one call of it that
+ * blocks while another of its workers idles. One task per slot keeps the jobs BullMQ handed out
+ * running side by side, as the local pools would run them.
  *
  * Failures, and who handles them:
  * - a task that throws: its error is the outcome (the job completes; the caller's future fails);
@@ -26,11 +27,10 @@
 import * as os from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { BrokenExecutorError, TimeoutError } from '../errors';
-import { kSubmitUnrecorded, type Executor } from '../futures/executor';
+import { kSubmitEncoded, type Executor } from '../futures/executor';
 import type { Future } from '../futures/future';
 import { ProcessPoolExecutor } from '../futures/process-pool-executor';
 import { ThreadPoolExecutor } from '../futures/thread-pool-executor';
-import { fromModule, type ModuleTarget } from '../target';
 import { encodeError, type EncodedOutcome } from '../internal/transport';
 import { describe, optionsObject, positiveInteger } from '../internal/validate';
 import { track } from '../internal/tracking';
@@ -66,13 +66,6 @@ export interface RunWorkerOptions {
 const UNLIMITED_STALLS = 1_000_000;
 /** The same connection error is logged at most this often. */
 const LOG_REPEAT_MS = 30_000;
-
-let runTaskTarget: ModuleTarget<[unknown, unknown[], boolean], EncodedOutcome> | undefined;
-
-/** `task-entry.ts` (or `.js` when built), as the local pools load it. */
-function runTask(): ModuleTarget<[unknown, unknown[], boolean], EncodedOutcome> {
-  return (runTaskTarget ??= fromModule(require.resolve('./task-entry'), 'runTask'));
-}
 
 /**
  * Serves a {@link DistributedExecutor}'s queue: takes its tasks from Redis and runs them here, in
@@ -133,7 +126,7 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
     let future: Future<EncodedOutcome> | undefined;
     let outcome: EncodedOutcome;
     try {
-      future = slot[kSubmitUnrecorded](runTask(), task.target, task.args, task.chunk);
+      future = slot[kSubmitEncoded](task.target, task.args, task.chunk);
       outcome = await future.result(task.timeout);
       slots.release(slot);
     } catch (error) {

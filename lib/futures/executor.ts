@@ -93,8 +93,8 @@ export interface ShutdownOptions {
   cancelFutures?: boolean;
 }
 
-/** Internal: {@link Executor}'s submit without a call site, for the library's own callers. */
-export const kSubmitUnrecorded: unique symbol = Symbol('threadkit.Executor.submitUnrecorded') as never;
+/** Internal: runs a call that arrives already encoded and returns its outcome encoded (the distributed worker). */
+export const kSubmitEncoded: unique symbol = Symbol('threadkit.Executor.submitEncoded') as never;
 
 /** What a subclass passes to the base constructor. */
 export interface ExecutorConfig {
@@ -168,13 +168,20 @@ export abstract class Executor {
   }
 
   /**
-   * {@link submit} for the library's own callers (the distributed worker), which record no call
-   * site: theirs is library code, which an error's stack would not show anyway, and the stack
-   * capture is the costliest step of a lone submit.
+   * {@link submit} of a call that is already in wire form, for the distributed worker: `target`
+   * and `args` as another machine's executor encoded them (and this machine checked and read them
+   * back), and a future that settles with the outcome record as the worker thread or process
+   * encoded it — a task's error included, as `{ ok: false, error }` — ready to be signed and sent
+   * back. Nothing is encoded or decoded twice on the way, and the task's own function is the
+   * pool's target, so the pool sends it once and learns its speed (a `map` chunk is `chunk`).
+   * No call site is recorded: the caller's site is on the machine that submitted the task.
+   * @throws RuntimeError after `shutdown`; the Broken error of a broken executor
    */
-  [kSubmitUnrecorded]<A extends unknown[], R>(fn: Target<A, R>, ...args: A): Future<Awaited<R>> {
+  [kSubmitEncoded](target: EncodedTarget, args: unknown[], chunk: boolean): Future<EncodedOutcome> {
     this.#checkOpen();
-    return this.#enqueue(this.#targets.encode(fn), encodeArgs(args, { crossProcess: this.#crossProcess }), false, undefined);
+    const future = new Future<EncodedOutcome>()[kNotifyOnCancel]();
+    this._jobs.push({ future, target, args, chunk, encodedOutcome: true });
+    return future;
   }
 
   /**

@@ -26,6 +26,11 @@ export interface Job {
   readonly star?: boolean;
   /** Where it was submitted: shown under the stack of an error it throws (transport/call-site.ts). */
   readonly site?: CallSite;
+  /**
+   * The caller takes the outcome as the worker encoded it, undecoded: the distributed worker,
+   * which signs it and sends it on to the machine that decodes it (job-queue.ts `complete`).
+   */
+  readonly encodedOutcome?: boolean;
 }
 
 /** Wire flags of an item. */

@@ -144,8 +144,15 @@ export class JobQueue<J> {
     return out;
   }
 
-  /** A taken job's outcome as the worker encoded it (decoded here; one that cannot be decoded is a failure). */
+  /**
+   * A taken job's outcome as the worker encoded it: decoded here (one that cannot be decoded is a
+   * failure), or settled as the record itself for a job that asks for it (`encodedOutcome`).
+   */
   complete(job: J, outcome: EncodedOutcome): void {
+    if ((job as { readonly encodedOutcome?: boolean }).encodedOutcome === true) {
+      this.#settle(job, true, outcome);
+      return;
+    }
     const { ok, value } = decodeOutcome(outcome);
     // A failure carries where its job was submitted (jobs of executors and Pool record it).
     this.#settle(job, ok, ok ? value : withCallSite(value, (job as { readonly site?: CallSite }).site));
