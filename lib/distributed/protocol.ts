@@ -33,10 +33,10 @@
  * write to Redis may re-add a task exactly as it was signed once (the same code with the same
  * arguments), under the same job id, once BullMQ has removed the original.
  */
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import * as v8 from 'node:v8';
 import type { EncodedOutcome, EncodedTarget } from '../internal/transport';
 import { describe } from '../internal/validate';
+import { HmacSha256, sameSignature } from '../internal/hmac-sha256';
 
 /** Queue name when none is given. */
 export const DEFAULT_QUEUE = 'threadkit';
@@ -183,27 +183,19 @@ function redacted(url: URL): string {
  * is a call into the native hash, which costs more than copying a target's text once).
  */
 function taskSignature(secret: string, queue: string, jobId: string, target: string, call: string): string {
-  return createHmac('sha256', keyOf(secret)).update(`threadkit-task-v1\n${queue}\n${jobId}\n${target}\n${call}`).digest('base64url');
+  return signer(secret).sign(`threadkit-task-v1\n${queue}\n${jobId}\n${target}\n${call}`);
 }
 
 /** A result's signature: over its queue, job id and outcome, labelled apart from tasks. */
 function resultSignature(secret: string, queue: string, jobId: string, result: string): string {
-  return createHmac('sha256', keyOf(secret)).update(`threadkit-result-v1\n${queue}\n${jobId}\n${result}`).digest('base64url');
+  return signer(secret).sign(`threadkit-result-v1\n${queue}\n${jobId}\n${result}`);
 }
 
-/** Constant-time comparison, so a forger learns nothing from how long a refusal takes. */
-function sameSignature(expected: string, given: unknown): boolean {
-  if (typeof given !== 'string' || given.length !== expected.length) return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** The HMAC key of a secret, made once (a string key is otherwise converted again for every signature). */
-let lastKey: { readonly secret: string; readonly key: KeyObject } | undefined;
-function keyOf(secret: string): KeyObject {
-  if (lastKey?.secret !== secret) lastKey = { secret, key: createSecretKey(Buffer.from(secret, 'utf8')) };
-  return lastKey.key;
+/** The HMAC of a secret, made once (its padded key is prepared once: see hmac-sha256.ts). */
+let lastSigner: { readonly secret: string; readonly hmac: HmacSha256 } | undefined;
+function signer(secret: string): HmacSha256 {
+  if (lastSigner?.secret !== secret) lastSigner = { secret, hmac: new HmacSha256(secret) };
+  return lastSigner.hmac;
 }
 
 /** Serialized targets, by encoded target (encoded targets are made once per function and kept). */
