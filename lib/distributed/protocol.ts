@@ -10,7 +10,7 @@
  * job data   { v: 2, target: base64(v8.serialize(EncodedTarget)), call: text([args, chunk, timeout, retries]),
  *            sig: HMAC-SHA256 over both }
  * returns    { result: text(EncodedOutcome), sig: HMAC-SHA256 }
- * text(x)    'j' + JSON.stringify(x) when that is exact (see below), else 'v' + base64(v8.serialize(x))
+ * text(x)    'j' + JSON.stringify(x) when that is exact, else 'v' + base64(v8.serialize(x)) (internal/transport/text.ts)
  * ```
  *
  * Why two text forms: arguments and results are structured-cloneable values (Map, Date, BigInt,
@@ -18,7 +18,7 @@
  * own format) carries them. But most calls and results are plain data (numbers, strings, arrays,
  * plain objects), which JSON carries exactly, several times cheaper to make and read than v8's
  * format (whose serializer costs microseconds per call even for one number) and a third smaller
- * than its base64: {@link jsonExact} decides, value by value, strictly. The target is serialized
+ * than its base64: `jsonExact` (internal/transport/text.ts) decides, value by value, strictly. The target is serialized
  * once per function (a map over 10 000 items serializes its source once), and a worker
  * deserializes each distinct target once. A task's error travels as the transport's
  * encoded error record inside the outcome, so it arrives with its class, message, stack, own
@@ -37,6 +37,7 @@ import * as v8 from 'node:v8';
 import type { EncodedOutcome, EncodedTarget } from '../internal/transport';
 import { describe } from '../internal/validate';
 import { HmacSha256, sameSignature } from '../internal/hmac-sha256';
+import { fromText, toText } from '../internal/transport/text';
 
 /** Queue name when none is given. */
 export const DEFAULT_QUEUE = 'threadkit';
@@ -308,52 +309,4 @@ export function unpackResult(secret: string, queue: string, jobId: string, value
 function callOf(text: string): WireCall {
   const [args, chunk, timeout, retries] = fromText(text) as [unknown[], boolean, number | null, number];
   return { args, chunk, timeout: timeout ?? undefined, retries };
-}
-
-/** Nesting beyond which a value is left to v8's serializer (which also handles cycles) without looking further. */
-const MAX_JSON_DEPTH = 32;
-
-/**
- * True when `JSON.parse(JSON.stringify(value))` is a structured clone of `value`: only strings,
- * booleans, null, finite numbers other than -0, and arrays (dense, no other own properties) and
- * plain objects of those. Anything else — `undefined`, -0, NaN, BigInt, Date, Map, typed arrays,
- * class instances, null-prototype objects, a key `__proto__`, deep or cyclic nesting — is not.
- */
-function jsonExact(value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(value) && !Object.is(value, -0);
-    case 'object':
-      break;
-    default:
-      return false;
-  }
-  if (value === null) return true;
-  if (depth === MAX_JSON_DEPTH) return false;
-  if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-    for (let i = 0; i < value.length; i++) if (!(i in value) || !jsonExact(value[i], depth + 1)) return false;
-    return Object.keys(value).length === value.length;
-  }
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-  for (const key in value) {
-    if (key === '__proto__' || !Object.hasOwn(value, key)) return false;
-    if (!jsonExact((value as Record<string, unknown>)[key], depth + 1)) return false;
-  }
-  return true;
-}
-
-/** A value's text form: 'j' + JSON when that is exact, else 'v' + base64 of v8's serialization. @throws what v8.serialize throws */
-function toText(value: unknown): string {
-  return jsonExact(value, 0) ? `j${JSON.stringify(value)}` : `v${v8.serialize(value).toString('base64')}`;
-}
-
-/** The value of a text form. @throws for a malformed text (only a signed text is ever read) */
-function fromText(text: string): unknown {
-  if (text.startsWith('j')) return JSON.parse(text.slice(1));
-  if (text.startsWith('v')) return v8.deserialize(Buffer.from(text.slice(1), 'base64'));
-  throw new TypeError(`not a value's text form: ${JSON.stringify(text.slice(0, 20))}`);
 }

@@ -108,6 +108,33 @@ export function describeExecutorSuite(name: string, makeExecutor: (options?: Sui
         expect(future.done()).toBe(true);
       });
 
+      test('arguments and results that JSON would corrupt arrive as they were sent, in a call and in a map chunk', async () => {
+        const sparse: unknown[] = [1];
+        sparse[2] = 3;
+        const sent = [new Map<unknown, unknown>([[1, 'a'], ['b', new Date(5)]]), new Set([1, 'x']), new Date(0), 12345678901234567890n, new Int32Array([1, -2]),
+          new Float64Array([NaN, -0]), undefined, -0, NaN, Infinity, { u: undefined, n: null, deep: [[{ x: -0 }]] }, sparse, 'é \ud800 ✓'];
+        const check = (got: unknown[]): void => {
+          expect(got).toEqual(sent);
+          // Classes by tag: values decoded outside jest's sandbox have the host realm's constructors.
+          expect(Object.prototype.toString.call(got[0])).toBe('[object Map]');
+          expect(got[3]).toBe(12345678901234567890n);
+          expect(Object.prototype.toString.call(got[4])).toBe('[object Int32Array]');
+          expect(Object.is(got[7], -0)).toBe(true);
+          expect(Object.is((got[5] as Float64Array)[1], -0)).toBe(true);
+          expect(Object.hasOwn(got[10] as object, 'u')).toBe(true);
+          expect(1 in (got[11] as unknown[])).toBe(false);
+        };
+        // The worker sees the types too: it reports them along with the values.
+        const [echoed, types] = await shared.submit((...values: unknown[]) => [values, values.map((v) => Object.prototype.toString.call(v))], ...sent);
+        check(echoed as unknown[]);
+        expect(types).toEqual(sent.map((v) => Object.prototype.toString.call(v)));
+        const mapped: unknown[] = [];
+        for await (const value of shared.map((v: unknown) => v, sent, { chunksize: 5 })) mapped.push(value);
+        check(mapped);
+        // A plain-data result right after: the exact-JSON path still carries it.
+        expect(await shared.submit((o: { a: number[] }) => ({ ...o, b: 'ok' }), { a: [1, 2] })).toEqual({ a: [1, 2], b: 'ok' });
+      });
+
       test('an async target is awaited', async () => {
         const future = shared.submit(async (x: number) => {
           await new Promise((resolve) => setImmediate(resolve));

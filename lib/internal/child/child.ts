@@ -44,6 +44,7 @@ import type { ChildConfig } from './config';
 import { processIdentity } from './identity';
 import { HAVE_PROC, zombieStatus, type ExitStatus } from './proc-status';
 import { spawnChild } from './spawn';
+import { fromChannel, toChannel } from './channel';
 import { sleepBlocking } from '../shm/block';
 
 export type { ExitStatus };
@@ -152,7 +153,8 @@ export class Child {
       // A failed spawn emits 'error' and no 'exit'; a failed send is followed by 'exit' anyway.
       if (child.pid === undefined) this.#goneNow();
     });
-    if (options.onMessage !== undefined) child.on('message', options.onMessage);
+    const onMessage = options.onMessage;
+    if (onMessage !== undefined) child.on('message', (received) => onMessage(fromChannel(received)));
   }
 
   /** The child's pid; undefined when the spawn failed. */
@@ -181,7 +183,7 @@ export class Child {
    * @throws what `v8.serialize` throws for a value that cannot be sent
    */
   send(message: unknown): void {
-    if (this.#child.connected) this.#child.send(message as never);
+    if (this.#child.connected) this.#child.send(toChannel(message) as never);
   }
 
   /** Closes the channel (the child's death watch then ends it: a pool retiring its worker). */

@@ -13,6 +13,7 @@ import { Deque } from '../deque';
 import { batchLength, type WireBatch } from '../executor/batch';
 import { MAX_HELD_RESULTS, MAX_HOLD_MS, type ChildMessage, type ParentMessage, type ResultRecord } from './process-pool-protocol';
 import { startChild } from '../child/startup';
+import { fromChannel, toChannel } from '../child/channel';
 
 // Adopt the identity the parent gave and arm the death watch: the pool retires this child, and its
 // parent's death ends it, by closing the channel (it then exits with code 0).
@@ -27,7 +28,7 @@ interface Task {
 }
 
 const send = (message: ChildMessage): void => {
-  process.send!(message);
+  process.send!(toChannel(message));
 };
 
 /** Tasks received and not yet started. */
@@ -140,7 +141,8 @@ async function initialize(message: Extract<ParentMessage, { type: 'init' }>): Pr
   send({ type: 'ready' });
 }
 
-process.on('message', (message: ParentMessage) => {
+process.on('message', (received: unknown) => {
+  const message = fromChannel(received) as ParentMessage;
   if (message.type === 'init') {
     ready = initialize(message);
   } else if (message.type === 'tasks') {
