@@ -29,7 +29,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { BrokenExecutorError, TimeoutError } from '../errors';
 import { kSubmitEncoded, type Executor } from '../futures/executor';
 import type { Future } from '../futures/future';
-import { ProcessPoolExecutor } from '../futures/process-pool-executor';
+import { kJsonChannel, ProcessPoolExecutor, type ProcessPoolExecutorOptions } from '../futures/process-pool-executor';
 import { ThreadPoolExecutor } from '../futures/thread-pool-executor';
 import { encodeError, type EncodedOutcome } from '../internal/transport';
 import { describe, optionsObject, positiveInteger } from '../internal/validate';
@@ -102,7 +102,9 @@ export async function runWorker(options?: RunWorkerOptions): Promise<void> {
   if (signal?.aborted) return;
 
   const log = logger();
-  const slots = new Slots(kind === 'threads' ? () => new ThreadPoolExecutor({ maxWorkers: 1 }) : () => new ProcessPoolExecutor({ maxWorkers: 1 }));
+  // The process slots' channels are JSON: tasks from Redis are small, and JSON costs a fraction of
+  // structured clone's per-message price (internal/child/channel.ts).
+  const slots = new Slots(kind === 'threads' ? () => new ThreadPoolExecutor({ maxWorkers: 1 }) : () => new ProcessPoolExecutor({ maxWorkers: 1, [kJsonChannel]: true } as ProcessPoolExecutorOptions));
   let refusals = 0;
   const processor = async (job: Job): Promise<JobResult> => {
     const jobId = job.id ?? '';

@@ -59,6 +59,12 @@ export interface ProcessPoolExecutorOptions {
  *   `submit`/`map` throw TypeError for a target or argument that cannot be sent, RuntimeError
  *   after shutdown, and BrokenProcessPoolError once the executor is broken.
  */
+/**
+ * Internal option (the distributed worker's): `{ [kJsonChannel]: true }` gives the children an IPC
+ * channel in JSON (internal/child/channel.ts), cheaper per small message and slower for large ones.
+ */
+export const kJsonChannel: unique symbol = Symbol('threadkit.ProcessPoolExecutor.jsonChannel') as never;
+
 export class ProcessPoolExecutor extends Executor {
   readonly #scheduler: Scheduler<WorkItem>;
 
@@ -77,6 +83,7 @@ export class ProcessPoolExecutor extends Executor {
       initializer: this._initializer,
       execArgv: stringArray(opts.execArgv, 'execArgv'),
       label: 'ProcessPoolExecutor',
+      channel: (opts as { [kJsonChannel]?: boolean })[kJsonChannel] === true ? 'json' : 'advanced',
     });
     this.#scheduler = new Scheduler(lanes, this._jobs, { maxWorkers: this._maxWorkers, maxTasksPerWorker: maxTasksPerChild });
   }

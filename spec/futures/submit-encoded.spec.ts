@@ -4,7 +4,8 @@
  * settles with the outcome record as the worker encoded it, a task's error included.
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { ProcessPoolExecutor, ThreadPoolExecutor, type Executor } from 'threadkit/futures';
+import { ProcessPoolExecutor, ThreadPoolExecutor, type Executor, type ProcessPoolExecutorOptions } from 'threadkit/futures';
+import { kJsonChannel } from '../../lib/futures/process-pool-executor';
 import { BrokenProcessPoolError, BrokenThreadPoolError, RuntimeError } from 'threadkit/errors';
 import { kSubmitEncoded } from '../../lib/futures/executor';
 import { TargetCache } from '../../lib/internal/executor/encoding';
@@ -14,6 +15,8 @@ import { capturingConsoleError } from '../helpers/console';
 const kinds = [
   { name: 'ThreadPoolExecutor', make: () => new ThreadPoolExecutor({ maxWorkers: 1 }), Broken: BrokenThreadPoolError },
   { name: 'ProcessPoolExecutor', make: () => new ProcessPoolExecutor({ maxWorkers: 1 }), Broken: BrokenProcessPoolError },
+  // As the distributed worker runs it.
+  { name: 'ProcessPoolExecutor, JSON channel', make: () => new ProcessPoolExecutor({ maxWorkers: 1, [kJsonChannel]: true } as ProcessPoolExecutorOptions), Broken: BrokenProcessPoolError },
 ] as const;
 
 describe.each(kinds)('$name [kSubmitEncoded]', ({ make, Broken }) => {

@@ -44,7 +44,7 @@ import type { ChildConfig } from './config';
 import { processIdentity } from './identity';
 import { HAVE_PROC, zombieStatus, type ExitStatus } from './proc-status';
 import { spawnChild } from './spawn';
-import { fromChannel, toChannel } from './channel';
+import { fromChannel, toChannel, type ChannelKind } from './channel';
 import { sleepBlocking } from '../shm/block';
 
 export type { ExitStatus };
@@ -82,7 +82,7 @@ export function nextIdentity(): number[] {
  * when this process has one (so that a subtree below a daemon ends with it).
  * @param prefix of the default name, '<prefix>-<identity>' (Python: the class name)
  */
-export function childConfig(prefix: string, options: { daemon: boolean; name?: string; identity?: readonly number[] }): ChildConfig {
+export function childConfig(prefix: string, options: { daemon: boolean; name?: string; identity?: readonly number[]; channel?: ChannelKind }): ChildConfig {
   const self = processIdentity();
   const identity = options.identity ?? nextIdentity();
   return {
@@ -92,6 +92,7 @@ export function childConfig(prefix: string, options: { daemon: boolean; name?: s
     daemon: options.daemon,
     identity,
     lifeline: options.daemon || self.lifeline,
+    channel: options.channel ?? 'advanced',
   };
 }
 
@@ -127,10 +128,12 @@ export class Child {
   #keepAlive = true;
   #waiters = 0;
   #referenced = true;
+  readonly #channel: ChannelKind;
 
   constructor(options: ChildOptions) {
     this.#onGone = options.onGone;
     this.exited = new Promise((resolve) => (this.#resolveExited = resolve));
+    this.#channel = options.config.channel;
     this.#child = spawnChild(options.entry, options.config, options.execArgv);
     const child = this.#child;
     this.#census = { kind: 'process', label: `${options.label} ${child.pid ?? '(not started)'}`, idle: false, kill: () => this.kill() };
@@ -154,7 +157,8 @@ export class Child {
       if (child.pid === undefined) this.#goneNow();
     });
     const onMessage = options.onMessage;
-    if (onMessage !== undefined) child.on('message', (received) => onMessage(fromChannel(received)));
+    const channel = options.config.channel;
+    if (onMessage !== undefined) child.on('message', (received) => onMessage(fromChannel(received, channel)));
   }
 
   /** The child's pid; undefined when the spawn failed. */
@@ -183,7 +187,7 @@ export class Child {
    * @throws what `v8.serialize` throws for a value that cannot be sent
    */
   send(message: unknown): void {
-    if (this.#child.connected) this.#child.send(toChannel(message) as never);
+    if (this.#child.connected) this.#child.send(toChannel(message, this.#channel) as never);
   }
 
   /** Closes the channel (the child's death watch then ends it: a pool retiring its worker). */

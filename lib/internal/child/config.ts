@@ -5,6 +5,8 @@
  * so that the child's `process.argv` is its own. Imports nothing: both sides load it.
  */
 
+import type { ChannelKind } from './channel';
+
 /** The command-line flag that carries a {@link ChildConfig} as JSON. */
 export const CONFIG_FLAG = '--threadkit-child=';
 
@@ -32,4 +34,6 @@ export interface ChildConfig {
    * any child of such a process, a pool's worker); false when it outlives its parent as an orphan.
    */
   readonly lifeline: boolean;
+  /** How its IPC channel serializes messages (channel.ts). */
+  readonly channel: ChannelKind;
 }

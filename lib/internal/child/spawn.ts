@@ -9,8 +9,8 @@
  * - stdin is /dev/null (as Python's children: `_close_stdin`); stdout and stderr are this process's
  *   own file descriptors, so the child's output goes straight where ours goes, in order, with
  *   nothing relayed through this event loop.
- * - fd 3 is the IPC channel ({@link IPC_FD}), with the `json` serialization: every message goes
- *   through `channel.ts` (JSON when exact, else v8's serialization as text).
+ * - fd 3 is the IPC channel ({@link IPC_FD}), with the serialization the config names
+ *   (`'advanced'` or `'json'`: see channel.ts).
  * - The environment is inherited (`process.env` at the time of the call).
  * - This process's shared-memory arena (threadkit/multiprocessing objects) goes to the child as one
  *   more stdio entry after the channel, named in its environment (internal/arena/inherit.ts), so the
@@ -23,7 +23,6 @@ import { workerEntry } from '../transport/worker-entry';
 import { arenaForChild } from '../arena/arena';
 import { addonEnv } from '../arena/native';
 import { CONFIG_FLAG, IPC_FD, type ChildConfig } from './config';
-import { CHANNEL_SERIALIZATION } from './channel';
 
 /** The stdio array of every child; index {@link IPC_FD} is the channel. */
 const STDIO: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
@@ -39,7 +38,7 @@ export function spawnChild(entry: string, config: ChildConfig, extraExecArgv: re
   // A child with a lifeline loads the addon at startup (its death watch): name the file for it.
   const addon = addonEnv(config.lifeline);
   return fork(filename, [CONFIG_FLAG + JSON.stringify(config)], {
-    serialization: CHANNEL_SERIALIZATION,
+    serialization: config.channel,
     execArgv: [...execArgv, ...extraExecArgv],
     // This realm's `process.env` (the same object outside test sandboxes such as jest's), plus the
     // arena's variable and the addon's file.

@@ -4,7 +4,7 @@
  * and what the worker side (`run-item.ts`) reads. Used on both sides; imports only transport types.
  *
  * The wire form is flat because every serializer on the way (postMessage's structured clone, the
- * fork channel's JSON or v8 text) pays per object and per property name: a batch is
+ * fork channel's structured clone or JSON) pays per object and per property name: a batch is
  * `[targets, items]` where `targets` holds each distinct target once (a map over 10 000 items sends
  * the function's source once per batch, not once per item) and `items` holds three entries per job
  * — the index of its target, its flags, its encoded arguments. A lone job costs three array slots,

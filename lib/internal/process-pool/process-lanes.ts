@@ -17,19 +17,15 @@ import type { Job } from '../executor/batch';
 import type { WireInitializer } from '../executor/run-item';
 import type { Lane, LaneEvents, LaneState, WorkerKind } from '../executor/scheduler';
 import type { InitMessage, ResultRecord } from '../worker/process-pool-protocol';
-import { WorkerProcess } from './worker-process';
+import { WorkerProcess, type ChildSettings } from './worker-process';
 
 /** Jobs sent to one child ahead of its results, at most (fast jobs only). */
 const PIPELINE_DEPTH = 128;
 /** Jobs in one `tasks` message, at most. */
 const MAX_BATCH = 64;
 
-export interface ProcessLanesOptions {
+export interface ProcessLanesOptions extends ChildSettings {
   readonly initializer: WireInitializer | undefined;
-  /** Extra node flags for the children (e.g. `--max-old-space-size=64`). */
-  readonly execArgv: readonly string[];
-  /** Names the owner in leak reports ("ProcessPoolExecutor", "Pool"). */
-  readonly label: string;
 }
 
 export class ProcessLanes<J extends Job> implements WorkerKind<J> {
@@ -51,7 +47,7 @@ export class ProcessLanes<J extends Job> implements WorkerKind<J> {
 
   open(events: LaneEvents<J>): Lane<J> {
     const lane = new ChildLane<J>(events, () => this.#exited(lane.child));
-    lane.start(this.#init, this.#options.execArgv, this.#options.label);
+    lane.start(this.#init, this.#options);
     this.#children.add(lane.child);
     return lane;
   }
@@ -80,8 +76,8 @@ class ChildLane<J extends Job> implements Lane<J> {
     this.#gone = gone;
   }
 
-  start(init: InitMessage, execArgv: readonly string[], label: string): void {
-    this.#child = new WorkerProcess<J>(init, execArgv, label, {
+  start(init: InitMessage, settings: ChildSettings): void {
+    this.#child = new WorkerProcess<J>(init, settings, {
       ready: () => {
         this.#everReady = true;
         this.#events.ready(this);

@@ -7,6 +7,7 @@
  */
 import type { EncodedOutcome } from '../transport';
 import { Child, childConfig } from '../child/child';
+import type { ChannelKind } from '../child/channel';
 import { Deque } from '../deque';
 import { packBatch, type Job } from '../executor/batch';
 import type { ChildMessage, InitMessage, ResultRecord, TasksMessage } from '../worker/process-pool-protocol';
@@ -25,6 +26,16 @@ export interface WorkerEvents<J extends Job> {
   results(worker: WorkerProcess<J>, results: ResultRecord[]): void;
   /** The child is gone (exit, crash, signal, failed spawn); called once. */
   exited(worker: WorkerProcess<J>, code: number | null, signal: NodeJS.Signals | null): void;
+}
+
+/** How a pool's children are started. */
+export interface ChildSettings {
+  /** Extra node flags for the children (e.g. `--max-old-space-size=64`). */
+  readonly execArgv: readonly string[];
+  /** Names the owner in leak reports and the children's names ("ProcessPoolExecutor", "Pool"). */
+  readonly label: string;
+  /** Their IPC channel's serialization (internal/child/channel.ts). @default 'advanced' */
+  readonly channel?: ChannelKind;
 }
 
 /** `starting` until its initializer ran; `retiring` once asked to end; `dead` once reaped. */
@@ -48,12 +59,13 @@ export class WorkerProcess<J extends Job> {
   /** Tasks ever sent to this child (for maxTasksPerChild). */
   assigned = 0;
 
-  constructor(init: InitMessage, extraExecArgv: readonly string[], label: string, events: WorkerEvents<J>) {
+  constructor(init: InitMessage, settings: ChildSettings, events: WorkerEvents<J>) {
     this.#events = events;
+    const { execArgv, label, channel } = settings;
     this.#child = new Child({
       entry: 'process-entry',
-      config: childConfig(`${label}Worker`, { daemon: true }),
-      execArgv: extraExecArgv,
+      config: childConfig(`${label}Worker`, { daemon: true, channel }),
+      execArgv,
       label: `${label} child`,
       // A daemon: terminated when the parent exits while it runs (Python's atexit for daemonic children).
       signalAtExit: 'SIGTERM',

@@ -17,7 +17,7 @@ import { fromChannel, toChannel } from '../child/channel';
 
 // Adopt the identity the parent gave and arm the death watch: the pool retires this child, and its
 // parent's death ends it, by closing the channel (it then exits with code 0).
-startChild();
+const { config } = startChild();
 
 interface Task {
   readonly id: number;
@@ -28,7 +28,7 @@ interface Task {
 }
 
 const send = (message: ChildMessage): void => {
-  process.send!(toChannel(message));
+  process.send!(toChannel(message, config.channel));
 };
 
 /** Tasks received and not yet started. */
@@ -142,7 +142,7 @@ async function initialize(message: Extract<ParentMessage, { type: 'init' }>): Pr
 }
 
 process.on('message', (received: unknown) => {
-  const message = fromChannel(received) as ParentMessage;
+  const message = fromChannel(received, config.channel) as ParentMessage;
   if (message.type === 'init') {
     ready = initialize(message);
   } else if (message.type === 'tasks') {

@@ -3,8 +3,9 @@
  * (`internal/process-pool/worker-process.ts`, scheduled by `process-lanes.ts`) and the child side
  * (`process-entry.ts`) both import these types. Imports nothing but types.
  *
- * Messages travel over the fork IPC channel, as JSON when that carries them exactly, else as v8's
- * serialization in text (`internal/child/channel.ts`): either way a message arrives as it was sent.
+ * Messages travel over the fork IPC channel, with Node's structured-clone serialization, or for the
+ * distributed worker's pools as JSON when that carries them exactly, else as v8's serialization in
+ * text (`internal/child/channel.ts`): either way a message arrives as it was sent.
  *
  * Life of a child:
  *   parent → child  `init`     once, first: the initializer to run (or none).

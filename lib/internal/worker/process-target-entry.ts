@@ -14,12 +14,10 @@
  */
 import { startChild } from '../child/startup';
 import type { RunMessage } from '../child/run-message';
-import { fromChannel } from '../child/channel';
 
 const { config } = startChild();
 
-process.once('message', (received: unknown) => {
-  const message = fromChannel(received) as RunMessage;
+process.once('message', (message: RunMessage) => {
   // From now on the channel is only the lifeline: it no longer keeps this process alive (the
   // target's own work does), and a death watch armed at startup still hears it close.
   (process.channel as { unref?(): void } | undefined)?.unref?.();
