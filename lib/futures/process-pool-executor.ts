@@ -12,6 +12,12 @@ import { Scheduler } from '../internal/executor/scheduler';
 import { ProcessLanes } from '../internal/process-pool/process-lanes';
 import { Executor, type WorkItem } from './executor';
 
+/**
+ * Internal option (the distributed worker's): `{ [kJsonChannel]: true }` gives the children an IPC
+ * channel in JSON (internal/child/channel.ts), cheaper per small message and slower for large ones.
+ */
+export const kJsonChannel: unique symbol = Symbol('threadkit.ProcessPoolExecutor.jsonChannel') as never;
+
 /** Options of {@link ProcessPoolExecutor}. */
 export interface ProcessPoolExecutorOptions {
   /**
@@ -59,12 +65,6 @@ export interface ProcessPoolExecutorOptions {
  *   `submit`/`map` throw TypeError for a target or argument that cannot be sent, RuntimeError
  *   after shutdown, and BrokenProcessPoolError once the executor is broken.
  */
-/**
- * Internal option (the distributed worker's): `{ [kJsonChannel]: true }` gives the children an IPC
- * channel in JSON (internal/child/channel.ts), cheaper per small message and slower for large ones.
- */
-export const kJsonChannel: unique symbol = Symbol('threadkit.ProcessPoolExecutor.jsonChannel') as never;
-
 export class ProcessPoolExecutor extends Executor {
   readonly #scheduler: Scheduler<WorkItem>;
 

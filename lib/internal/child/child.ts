@@ -157,8 +157,7 @@ export class Child {
       if (child.pid === undefined) this.#goneNow();
     });
     const onMessage = options.onMessage;
-    const channel = options.config.channel;
-    if (onMessage !== undefined) child.on('message', (received) => onMessage(fromChannel(received, channel)));
+    if (onMessage !== undefined) child.on('message', (received) => onMessage(fromChannel(received, this.#channel)));
   }
 
   /** The child's pid; undefined when the spawn failed. */

@@ -1,8 +1,9 @@
 /**
  * What a child process that threadkit forks knows from its first instruction, before any message
- * arrives: who its parent is, its own name and identity, and whether it ends with its parent. The
- * parent (spawn.ts) puts it on the child's command line; the child (startup.ts) takes it off again,
- * so that the child's `process.argv` is its own. Imports nothing: both sides load it.
+ * arrives: who its parent is, its own name and identity, whether it ends with its parent, and how
+ * its IPC channel serializes. The parent (spawn.ts) puts it on the child's command line; the child
+ * (startup.ts) takes it off again, so that the child's `process.argv` is its own. Imports only a
+ * type: both sides load it.
  */
 
 import type { ChannelKind } from './channel';
